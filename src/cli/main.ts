@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander'
+import { isFeedmatchError } from '../errors.js'
+import { log } from '../log.js'
+import { registerLookup } from './commands/lookup.js'
+import { registerFeeds } from './commands/feeds.js'
+
+/** Exit code for errors, as antivirus scanners do: 0 clean, 1 found, 2 error. */
+const EXIT_ERROR = 2
+
+// Every command runs through here, so errors print one way: code, message, what to do.
+// Stack traces are for the log at debug level, never for users.
+function run (fn: () => Promise<number>): void {
+  fn().then((code) => { process.exitCode = code }, (err: unknown) => {
+    if (isFeedmatchError(err)) {
+      process.stderr.write(`feedmatch: ${err.code}: ${err.message}\n  ${err.hint}\n`)
+    } else {
+      process.stderr.write(`feedmatch: FM_ERR_INTERNAL: ${(err as Error)?.message ?? String(err)}\n  This is a bug, please report it with the log.\n`)
+    }
+    log.debug({ err }, 'command failed')
+    process.exitCode = EXIT_ERROR
+  })
+}
+
+const program = new Command()
+program
+  .name('feedmatch')
+  .description('Threat-intelligence matching: syslog events in, feed detections out in the SIEM\'s format')
+  .version(process.env.npm_package_version ?? '0.1.0')
+  .option('-c, --config <file>', 'configuration file (YAML or JSON)')
+  .option('--feeds <path>', 'add a feed file or a folder of feeds (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+  .showHelpAfterError()
+  .exitOverride()
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+
+registerLookup(program, run)
+registerFeeds(program, run)
+
+try {
+  await program.parseAsync(process.argv)
+} catch (err) {
+  if (err instanceof CommanderError) {
+    // --help and --version end through here with exit code 0.
+    if (err.exitCode !== 0) process.stderr.write('feedmatch: FM_ERR_USAGE: see the message above\n')
+    process.exitCode = err.exitCode === 0 ? 0 : EXIT_ERROR
+  } else {
+    throw err
+  }
+}

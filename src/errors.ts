@@ -1,0 +1,53 @@
+/**
+ * The one error module. Every error a user can see carries a stable `code` (`FM_ERR_...`) and a
+ * message that says what was wrong and what to do. Match on `code`, never on the class or the text.
+ * Codes are never reused for another meaning.
+ */
+
+/** What each code means and what the user should do about it; the CLI prints the hint. */
+export const ERROR_CODES = {
+  FM_ERR_USAGE: 'Check the command line against `feedmatch --help`.',
+  FM_ERR_CONFIG: 'Fix the configuration file at the path named, then start again.',
+  FM_ERR_CONFIG_READ: 'Check that the configuration file exists and is readable.',
+  FM_ERR_FEED_NOT_FOUND: 'Check the feed path in the configuration or on the command line.',
+  FM_ERR_FEED_FORMAT: 'Name the format with `format:` in the feed configuration.',
+  FM_ERR_FEED_READ: 'Check that the feed file is complete and readable; the previous feeds stay in service.',
+  FM_ERR_FEED_EMPTY: 'The feed yielded no usable indicator; check its format and field mapping.',
+  FM_ERR_INDICATOR: 'Give a hash (MD5, SHA1, SHA256), an IP address, a URL or a domain.',
+  FM_ERR_SNAPSHOT: 'Rebuild the snapshot with `feedmatch feeds build -o FILE`.',
+  FM_ERR_INDEX_FULL: 'The feeds exceed what one index generation can hold (4 GiB per table); split or filter them.',
+  FM_ERR_WORKER: 'A worker thread failed; this is a bug, please report it with the log.',
+  FM_ERR_INTERNAL: 'This is a bug, please report it with the log.',
+} as const
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+/** An error a user may see: a stable code, a message naming what was wrong, the foreign error as cause. */
+export class FeedmatchError extends Error {
+  readonly code: ErrorCode
+  readonly hint: string
+
+  constructor (code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'FeedmatchError'
+    this.code = code
+    this.hint = ERROR_CODES[code]
+  }
+}
+
+/** True for errors that carry one of our codes (also across a worker boundary, where the class is lost). */
+export function isFeedmatchError (err: unknown): err is FeedmatchError {
+  return typeof err === 'object' && err !== null &&
+    typeof (err as { code?: unknown }).code === 'string' &&
+    (err as { code: string }).code in ERROR_CODES
+}
+
+/** Rebuild a FeedmatchError from a plain `{ code, message }` object that crossed a thread boundary. */
+export function reviveError (err: unknown): Error {
+  if (err instanceof Error) return err
+  if (isFeedmatchError(err)) return new FeedmatchError(err.code, (err as { message: string }).message)
+  const message = typeof err === 'object' && err !== null && typeof (err as { message?: unknown }).message === 'string'
+    ? (err as { message: string }).message
+    : String(err)
+  return new FeedmatchError('FM_ERR_INTERNAL', message)
+}

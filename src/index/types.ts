@@ -1,0 +1,59 @@
+/**
+ * The contract of a FeedIndex generation. All index memory lives in SharedArrayBuffers, so a
+ * generation handle posted to a worker shares the tables instead of copying them.
+ */
+
+/** What a feed is for: matching, suppressing matches (allowlist), or custom indicators (blocklist). */
+export type FeedRole = 'feed' | 'allow' | 'block'
+
+/** The type of a matched value, as detections report it. */
+export type MatchType = 'md5' | 'sha1' | 'sha256' | 'ip' | 'url' | 'domain'
+
+/** Per-feed facts carried with a generation (plain data: it crosses threads by structured clone). */
+export interface FeedMeta {
+  id: number
+  name: string
+  category: string
+  role: FeedRole
+  /** Record field (a/b path) to output field name, copied into every detection. */
+  actionable: Record<string, string>
+  /** Source path, for messages. */
+  path: string
+  format: string
+  /** Records kept, and keys indexed by type (a record with MD5+SHA1 counts 2 keys). */
+  records: number
+  keys: Partial<Record<'md5' | 'sha1' | 'sha256' | 'ipv4' | 'ipv6' | 'cidr' | 'domain' | 'host' | 'url', number>>
+  /** Records skipped, by reason; and the first few with their line. */
+  skipped: number
+  skippedByReason: Record<string, number>
+  skippedSamples: Array<{ line?: number, reason: string }>
+  /** Records dropped by the feed's filter, required fields or expiry (not errors). */
+  filtered: number
+}
+
+/** Everything needed to open a generation in any thread. */
+export interface GenerationHandle {
+  id: number
+  /** Named SharedArrayBuffers (layout in src/index/layout.ts). */
+  buffers: Record<string, SharedArrayBuffer>
+  /** Table geometry (capacities, counts) needed to read the buffers. */
+  geometry: Record<string, number>
+  feeds: FeedMeta[]
+  builtAt: number
+}
+
+/**
+ * Lookup results, reused by the caller across lookups (no allocation on a miss).
+ * `recs[i]` is a record reference; `matched[i]` is the feed's indicator that matched it
+ * (hash hex, IP, `net/len`, domain, or URL mask) and `types[i]` the type of the value looked up.
+ */
+export class Hits {
+  recs: number[] = []
+  matched: string[] = []
+  types: MatchType[] = []
+  get length (): number { return this.recs.length }
+  clear (): void { this.recs.length = 0; this.matched.length = 0; this.types.length = 0 }
+  push (rec: number, matched: string, type: MatchType): void {
+    this.recs.push(rec); this.matched.push(matched); this.types.push(type)
+  }
+}

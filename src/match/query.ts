@@ -1,0 +1,100 @@
+import type { FeedIndex } from '../index/feed-index.js'
+import { Hits, type MatchType } from '../index/types.js'
+import { normalizeHash, hexToBytes } from './normalize/hash.js'
+import { parseIp, formatIp } from './normalize/ip.js'
+import { normalizeDomain } from './normalize/host.js'
+import { normalizeUrl } from './normalize/url.js'
+import { classifyQuery } from './keys.js'
+
+/** The value types an extraction rule or a lookup query can carry (DESIGN.md section 4). */
+export type ValueType = 'hash' | 'md5' | 'sha1' | 'sha256' | 'ip' | 'url' | 'domain'
+
+/** One feed record that matched a value. */
+export interface Match {
+  rec: number
+  feed: string
+  category: string
+  matched: string
+  type: MatchType
+}
+
+/** What a value became and what it matched; `allowlisted` when the allowlist suppressed it. */
+export interface ValueResult {
+  type: MatchType | null
+  value: string | null
+  matches: Match[]
+  allowlisted: boolean
+}
+
+/**
+ * Matches one value of a known type against a generation, with the semantics of DESIGN.md
+ * section 3: normalize, look up, then let the allowlist suppress everything the value matched.
+ * Returns `type: null` when the value is not valid for its type (a 31-char "MD5", a bad IP).
+ * This is the string path (lookup, tests); the byte scanner of `serve`/`scan` uses the same index calls.
+ */
+export function matchValue (index: FeedIndex, valueType: ValueType, raw: string, hits = new Hits()): ValueResult {
+  hits.clear()
+  let type: MatchType | null = null
+  let value: string | null = null
+  switch (valueType) {
+    case 'hash': case 'md5': case 'sha1': case 'sha256': {
+      const h = normalizeHash(raw)
+      if (h === null || (valueType !== 'hash' && h.type !== valueType)) break
+      type = h.type; value = h.hex
+      index.lookupHash(hexToBytes(h.hex), hits)
+      break
+    }
+    case 'ip': {
+      const ip = parseIp(raw)
+      if (ip === null) break
+      type = 'ip'; value = formatIp(ip)
+      index.lookupIp(ip, hits)
+      break
+    }
+    case 'url': {
+      const u = normalizeUrl(raw)
+      if (u === null) break
+      type = u.rest === '' ? 'domain' : 'url'; value = u.value
+      lookupHost(index, u.host, u.rest, type, hits)
+      break
+    }
+    case 'domain': {
+      const d = normalizeDomain(raw)
+      if (d === null) break
+      type = 'domain'; value = d
+      lookupHost(index, d, '', 'domain', hits)
+      break
+    }
+  }
+  return { type, value, ...collect(index, hits) }
+}
+
+/** A URL's host goes to the domain trie; a host that is an IP address also goes to the IP index. */
+function lookupHost (index: FeedIndex, host: string, rest: string, type: MatchType, hits: Hits): void {
+  index.lookupUrl(host, rest, hits, type)
+  const bare = host.startsWith('[') ? host.slice(1, -1) : host
+  const ip = parseIp(bare)
+  if (ip !== null) index.lookupIp(ip, hits)
+}
+
+function collect (index: FeedIndex, hits: Hits): { matches: Match[], allowlisted: boolean } {
+  const matches: Match[] = []
+  const seen = new Set<number>()
+  for (let i = 0; i < hits.length; i++) {
+    const rec = hits.recs[i]
+    const feed = index.feed(rec)
+    // Allowlist entries use the same semantics as feeds; any hit on one silences the value.
+    if (feed.role === 'allow') return { matches: [], allowlisted: true }
+    if (seen.has(rec)) continue // one detection per (value, record)
+    seen.add(rec)
+    matches.push({ rec, feed: feed.name, category: feed.category, matched: hits.matched[i], type: hits.types[i] })
+  }
+  return { matches, allowlisted: false }
+}
+
+/** A `lookup` query: detect what the user typed, then match it. */
+export function matchQuery (index: FeedIndex, query: string, hits = new Hits()): ValueResult & { indicator: string } {
+  const q = classifyQuery(query.trim())
+  if (q === null) return { indicator: query, type: null, value: null, matches: [], allowlisted: false }
+  return { indicator: query, ...matchValue(index, q.type, query.trim(), hits) }
+}
