@@ -63,7 +63,7 @@ export async function loadFeed (builder: IndexBuilder, feed: ResolvedFeed, now =
   try {
     for await (const item of parse({
       path: feed.path,
-      indicators: feed.indicators ?? [],
+      indicators: (feed.indicators ?? []).map((i) => ({ field: i.field, kind: i.type })),
       records: feed.records,
       csv: feed.csv
     })) {

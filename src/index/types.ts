@@ -29,6 +29,8 @@ export interface FeedMeta {
   skippedSamples: Array<{ line?: number, reason: string }>
   /** Records dropped by the feed's filter, required fields or expiry (not errors). */
   filtered: number
+  /** Keys given twice for this feed (the first record is kept); set by IndexBuilder.build(). */
+  duplicates?: number
 }
 
 /** Everything needed to open a generation in any thread. */

@@ -27,50 +27,53 @@ export interface ValueResult {
 }
 
 /**
- * Matches one value of a known type against a generation, with the semantics of DESIGN.md
- * section 3: normalize, look up, then let the allowlist suppress everything the value matched.
- * Returns `type: null` when the value is not valid for its type (a 31-char "MD5", a bad IP).
- * This is the string path (lookup, tests); the byte scanner of `serve`/`scan` uses the same index calls.
+ * Normalizes one value of a known type and appends what it matches to `hits` (no clearing, no
+ * allowlist: callers decide). Returns the normalized value and its type, or null when the value is
+ * not valid for its type (a 31-char "MD5", a bad IP): such values are ignored (DESIGN.md section 3).
  */
-export function matchValue (index: FeedIndex, valueType: ValueType, raw: string, hits = new Hits()): ValueResult {
-  hits.clear()
-  let type: MatchType | null = null
-  let value: string | null = null
+export function lookupValue (index: FeedIndex, valueType: ValueType, raw: string, hits: Hits): { type: MatchType, value: string } | null {
   switch (valueType) {
     case 'hash': case 'md5': case 'sha1': case 'sha256': {
       const h = normalizeHash(raw)
-      if (h === null || (valueType !== 'hash' && h.type !== valueType)) break
-      type = h.type; value = h.hex
+      if (h === null || (valueType !== 'hash' && h.type !== valueType)) return null
       index.lookupHash(hexToBytes(h.hex), hits)
-      break
+      return { type: h.type, value: h.hex }
     }
     case 'ip': {
       const ip = parseIp(raw)
-      if (ip === null) break
-      type = 'ip'; value = formatIp(ip)
+      if (ip === null) return null
       index.lookupIp(ip, hits)
-      break
+      return { type: 'ip', value: formatIp(ip) }
     }
     case 'url': {
       const u = normalizeUrl(raw)
-      if (u === null) break
-      type = u.rest === '' ? 'domain' : 'url'; value = u.value
+      if (u === null) return null
+      const type = u.rest === '' ? 'domain' : 'url'
       lookupHost(index, u.host, u.rest, type, hits)
-      break
+      return { type, value: u.value }
     }
     case 'domain': {
       const d = normalizeDomain(raw)
-      if (d === null) break
-      type = 'domain'; value = d
+      if (d === null) return null
       lookupHost(index, d, '', 'domain', hits)
-      break
+      return { type: 'domain', value: d }
     }
   }
-  return { type, value, ...collect(index, hits) }
+}
+
+/**
+ * Matches one value of a known type against a generation, with the semantics of DESIGN.md
+ * section 3: normalize, look up, then let the allowlist suppress everything the value matched.
+ */
+export function matchValue (index: FeedIndex, valueType: ValueType, raw: string, hits = new Hits()): ValueResult {
+  hits.clear()
+  const v = lookupValue(index, valueType, raw, hits)
+  if (v === null) return { type: null, value: null, matches: [], allowlisted: false }
+  return { ...v, ...collect(index, hits) }
 }
 
 /** A URL's host goes to the domain trie; a host that is an IP address also goes to the IP index. */
-function lookupHost (index: FeedIndex, host: string, rest: string, type: MatchType, hits: Hits): void {
+export function lookupHost (index: FeedIndex, host: string, rest: string, type: MatchType, hits: Hits): void {
   index.lookupUrl(host, rest, hits, type)
   const bare = host.startsWith('[') ? host.slice(1, -1) : host
   const ip = parseIp(bare)

@@ -1,0 +1,217 @@
+// FeedIndex benchmark: build time and bytes per indicator for a seeded mixed set of 1M keys,
+// lookups per second for each key kind beside a JS Set baseline measured in the same run, and
+// snapshot write/load time. Imports the compiled dist/index/*.js (run `npx tsc` first).
+// Prints a table, writes bench/results/index.json, never asserts a time.
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { Bench } from 'tinybench'
+
+const dist = (p) => new URL(`../dist/index/${p}`, import.meta.url).href
+
+/** Share of each key kind in the mixed set. */
+const MIX = { md5: 0.30, sha1: 0.10, sha256: 0.20, ipv4: 0.20, cidr: 0.03, domain: 0.12, url: 0.05 }
+const CIDR_PREFIXES = [8, 12, 16, 20, 22, 24, 28]
+const TLDS = ['com', 'net', 'org', 'ru', 'info', 'xyz', 'io', 'de']
+/** Lookups per tinybench iteration: one call per lookup would measure the harness, not the index. */
+const BATCH = 1024
+const FEEDS = 4
+
+/** Seeded PRNG (mulberry32), so every run indexes the same set. */
+function prng (seed) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+function randomBytes (rnd, n) {
+  const b = new Uint8Array(n)
+  for (let i = 0; i < n; i++) b[i] = (rnd() * 256) | 0
+  return b
+}
+
+const hexOf = (b) => Buffer.from(b).toString('hex')
+const quad = (a) => `${a >>> 24}.${(a >>> 16) & 255}.${(a >>> 8) & 255}.${a & 255}`
+const word = (rnd) => Math.floor(rnd() * 36 ** 6).toString(36)
+
+/** The mixed indicator set, plus query lists (half hits, half misses) for each lookup kind. */
+function makeData (n, rnd) {
+  const count = Object.fromEntries(Object.entries(MIX).map(([k, share]) => [k, Math.round(n * share)]))
+  const keys = { md5: [], sha1: [], sha256: [], ipv4: [], cidr: [], domain: [], url: [] }
+  for (const [t, width] of [['md5', 16], ['sha1', 20], ['sha256', 32]]) {
+    for (let i = 0; i < count[t]; i++) keys[t].push(randomBytes(rnd, width))
+  }
+  for (let i = 0; i < count.ipv4; i++) keys.ipv4.push((rnd() * 2 ** 32) >>> 0)
+  for (let i = 0; i < count.cidr; i++) {
+    const prefix = CIDR_PREFIXES[i % CIDR_PREFIXES.length]
+    keys.cidr.push({ net: (((rnd() * 2 ** 32) >>> 0) & (~0 << (32 - prefix))) >>> 0, prefix })
+  }
+  for (let i = 0; i < count.domain; i++) {
+    const d = `${word(rnd)}${i}.${TLDS[i % TLDS.length]}`
+    keys.domain.push({ host: i % 4 === 0 ? `cdn.${d}` : d, kind: i % 3 === 0 ? 'host' : 'domain' })
+  }
+  for (let i = 0; i < count.url; i++) {
+    const h = `${word(rnd)}${i}.${TLDS[i % TLDS.length]}`
+    // Mostly literal hosts with a path glob, some wildcard subdomains, a few root-anchored masks.
+    const mask = i % 5000 === 0 ? `*${word(rnd)}*` : i % 4 === 0 ? `*.${h}/login*` : i % 4 === 1 ? `${h}/dl/*.exe` : `${h}/${word(rnd)}/${word(rnd)}`
+    keys.url.push(mask)
+  }
+  return keys
+}
+
+function build (IndexBuilder, keys) {
+  const b = new IndexBuilder()
+  for (let f = 0; f < FEEDS; f++) {
+    b.addFeed({ name: `feed${f}`, category: 'bench', role: 'feed', actionable: {}, path: '', format: 'bench', records: 0, keys: {}, skipped: 0, skippedByReason: {}, skippedSamples: [], filtered: 0 })
+  }
+  let i = 0
+  const ctx = () => b.addContext({ id: i, category: 'malware', first_seen: '2024-01-01T00:00:00Z', threat_score: i % 100 })
+  const feed = () => i++ % FEEDS
+  for (const t of ['md5', 'sha1', 'sha256']) for (const k of keys[t]) b.addHash(k, feed(), ctx())
+  const ip = new Uint8Array(4)
+  const setIp = (a) => { ip[0] = a >>> 24; ip[1] = a >>> 16; ip[2] = a >>> 8; ip[3] = a }
+  for (const a of keys.ipv4) { setIp(a); b.addIp(ip, 32, feed(), ctx()) }
+  for (const c of keys.cidr) { setIp(c.net); b.addIp(ip, c.prefix, feed(), ctx()) }
+  for (const d of keys.domain) b.addDomain(d.host, d.kind, feed(), ctx())
+  for (const m of keys.url) b.addUrlMask(m, feed(), ctx())
+  return b
+}
+
+/** Query lists: [ours, baseline strings, set of baseline strings]. Half are hits, half misses. */
+function makeQueries (keys, rnd) {
+  const q = {}
+  const pick = (arr) => arr[(rnd() * arr.length) | 0]
+  const hex = (list, width) => {
+    const strs = []
+    for (let i = 0; i < BATCH; i++) strs.push(i % 2 === 0 ? hexOf(pick(list)) : hexOf(randomBytes(rnd, width)))
+    return { buf: Buffer.from(strs.join(''), 'latin1'), strs, set: new Set(list.map(hexOf)), width: width * 2 }
+  }
+  q.md5 = hex(keys.md5, 16)
+  q.sha256 = hex(keys.sha256, 32)
+  const addrs = new Uint32Array(BATCH).map((_, i) => i % 2 === 0 ? pick(keys.ipv4) : (rnd() * 2 ** 32) >>> 0)
+  q.ipv4 = { addrs, strs: [...addrs].map(quad), set: new Set(keys.ipv4.map(quad)) }
+  const inNet = new Uint32Array(BATCH).map((_, i) => {
+    const c = pick(keys.cidr)
+    return i % 2 === 0 ? (c.net + ((rnd() * 2 ** (32 - c.prefix)) >>> 0)) >>> 0 : (rnd() * 2 ** 32) >>> 0
+  })
+  q.cidr = { addrs: inNet, strs: [...inNet].map(quad), set: new Set(keys.cidr.map((c) => `${quad(c.net)}/${c.prefix}`)) }
+  const hosts = Array.from({ length: BATCH }, (_, i) => i % 2 === 0 ? `www2.${pick(keys.domain).host}` : `${word(rnd)}.${word(rnd)}.com`)
+  q.domain = { hosts, rests: hosts.map(() => ''), strs: hosts, set: new Set(keys.domain.map((d) => d.host)) }
+  const urls = Array.from({ length: BATCH }, (_, i) => {
+    const m = pick(keys.url)
+    const u = m.startsWith('*') && !m.startsWith('*.') ? `${word(rnd)}.com/x` : m.replace(/^\*\./, 'a.').replaceAll('*', 'x')
+    return i % 2 === 0 ? u : `${word(rnd)}.net/${word(rnd)}`
+  })
+  const split = (u) => { const s = u.search(/[/?]/); return s < 0 ? [u, ''] : [u.slice(0, s), u.slice(s)] }
+  q.url = { hosts: urls.map((u) => split(u)[0]), rests: urls.map((u) => split(u)[1]), strs: urls, set: new Set(keys.url) }
+  return q
+}
+
+function tasks (index, Hits, q) {
+  // Hits are cleared once per batch, as a worker clears them once per event: Hits.clear() drops
+  // the arrays' storage, so clearing after every single hit would measure array regrowth.
+  const hits = new Hits()
+  let sink = 0
+  const clear = () => { sink += hits.length; hits.clear() }
+  const baseline = (x) => () => { for (let i = 0; i < BATCH; i++) if (x.set.has(x.strs[i])) sink++ }
+  const hexTask = (x) => () => { for (let i = 0; i < BATCH; i++) index.lookupHashHex(x.buf, i * x.width, (i + 1) * x.width, hits); clear() }
+  const ipTask = (x) => () => { for (let i = 0; i < BATCH; i++) index.lookupIpv4(x.addrs[i], hits); clear() }
+  const urlTask = (x, type) => () => { for (let i = 0; i < BATCH; i++) index.lookupUrl(x.hosts[i], x.rests[i], hits, type); clear() }
+  return {
+    list: [
+      ['md5 hex', hexTask(q.md5), baseline(q.md5)],
+      ['sha256 hex', hexTask(q.sha256), baseline(q.sha256)],
+      ['ipv4', ipTask(q.ipv4), baseline(q.ipv4)],
+      ['ipv4 in CIDRs', ipTask(q.cidr), baseline(q.cidr)],
+      ['domain', urlTask(q.domain, 'domain'), baseline(q.domain)],
+      ['url mask', urlTask(q.url, 'url'), baseline(q.url)]
+    ],
+    sink: () => sink
+  }
+}
+
+/** Runs the benchmark; returns the figures (and writes bench/results/index.json). */
+export async function runIndexBench ({ quick = false } = {}) {
+  const { IndexBuilder } = await import(dist('builder.js'))
+  const { FeedIndex } = await import(dist('feed-index.js'))
+  const { Hits } = await import(dist('types.js'))
+  const { writeSnapshot, readSnapshot } = await import(dist('snapshot.js'))
+  const n = quick ? 100_000 : 1_000_000
+  const rnd = prng(0x5eed)
+  const keys = makeData(n, rnd)
+
+  const t0 = performance.now()
+  const builder = build(IndexBuilder, keys)
+  const t1 = performance.now()
+  const handle = builder.build(1)
+  const t2 = performance.now()
+  const index = new FeedIndex(handle)
+  const stats = index.stats()
+
+  const snap = join(tmpdir(), `feedmatch-index-bench-${process.pid}.fmidx`)
+  const t3 = performance.now()
+  await writeSnapshot(handle, snap)
+  const t4 = performance.now()
+  const loaded = await readSnapshot(snap)
+  const t5 = performance.now()
+  void new FeedIndex(loaded)
+  const snapshotBytes = (await stat(snap)).size
+  await rm(snap, { force: true })
+
+  const q = makeQueries(keys, rnd)
+  const t = tasks(index, Hits, q)
+  const bench = new Bench({ time: quick ? 200 : 1000, warmupTime: quick ? 50 : 200 })
+  for (const [name, ours, base] of t.list) bench.add(`${name}: FeedIndex`, ours).add(`${name}: Set baseline`, base)
+  await bench.run()
+  const perSec = (name) => {
+    const r = bench.getTask(name).result
+    return r.state === 'completed' ? r.throughput.mean * BATCH : NaN
+  }
+  const lookups = {}
+  for (const [name] of t.list) {
+    const ours = perSec(`${name}: FeedIndex`)
+    const base = perSec(`${name}: Set baseline`)
+    lookups[name] = { perSec: Math.round(ours), setPerSec: Math.round(base), ratioToSet: Number((ours / base).toFixed(3)) }
+  }
+
+  const result = {
+    indicators: n,
+    mix: MIX,
+    cidrPrefixes: CIDR_PREFIXES.length,
+    buildMs: Math.round(t2 - t0),
+    addMs: Math.round(t1 - t0),
+    layoutMs: Math.round(t2 - t1),
+    indexBytes: stats.bytes,
+    bytesPerIndicator: Number((stats.bytes / n).toFixed(1)),
+    arenaBytes: stats.byTable.arena,
+    byTable: stats.byTable,
+    duplicates: builder.duplicates,
+    snapshotBytes,
+    snapshotWriteMs: Math.round(t4 - t3),
+    snapshotLoadMs: Math.round(t5 - t4),
+    lookups,
+    batch: BATCH,
+    checksum: t.sink()
+  }
+  console.log(`\nFeedIndex: ${n.toLocaleString()} mixed indicators (${FEEDS} feeds)`)
+  console.table({
+    'build (add + layout)': `${result.buildMs} ms (${result.addMs} + ${result.layoutMs})`,
+    'index bytes / indicator': `${result.bytesPerIndicator} (context arena excluded: ${(result.arenaBytes / 2 ** 20).toFixed(1)} MiB)`,
+    'snapshot write / load': `${result.snapshotWriteMs} ms / ${result.snapshotLoadMs} ms (${(snapshotBytes / 2 ** 20).toFixed(1)} MiB)`
+  })
+  console.table(Object.fromEntries(Object.entries(lookups).map(([k, v]) => [k, {
+    'FeedIndex lookups/s': v.perSec.toLocaleString(), 'Set.has lookups/s': v.setPerSec.toLocaleString(), 'ratio': v.ratioToSet
+  }])))
+  const dir = new URL('./results/', import.meta.url)
+  await mkdir(dir, { recursive: true })
+  await writeFile(new URL('index.json', dir), JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, ...result }, null, 2))
+  return result
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await runIndexBench({ quick: process.argv.includes('--quick') })
+}

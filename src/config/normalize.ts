@@ -1,0 +1,202 @@
+/**
+ * From a schema-valid config to the run-time shape: the cross-field checks a schema cannot state
+ * (tls listeners need a certificate, rule names are unique...), durations in milliseconds, URLs
+ * parsed, paths absolute. Runs only after the schema passed, so shapes are trusted here.
+ */
+import { availableParallelism, hostname } from 'node:os'
+import { resolve } from 'node:path'
+import type { IndicatorKind } from '../feeds/record.js'
+import { tryParseDuration } from './duration.js'
+import { parseHttpUrl, parseListenUrl, parseOutputTarget } from './endpoint.js'
+import { configError, formatFound, formatPath, label } from './messages.js'
+import type { Seg } from './messages.js'
+import type {
+  Config, FeedConfig, FeedsConfig, InputConfig, LogConfig, OutputConfig, SourceConfig,
+} from './types.js'
+import type { ValidateContext } from './validate.js'
+
+type Duration = string | number
+
+interface RawFeed extends Omit<FeedConfig, 'origin' | 'expiry' | 'indicators'> {
+  expiry?: { field?: string, maxAge?: Duration }
+  indicators?: Array<{ field: string | number, type: IndicatorKind }>
+}
+
+/** The config as the schema guarantees it, defaults applied, before conversion. */
+export interface RawConfig {
+  input: Omit<InputConfig, 'listen' | 'idleTimeout'> & { listen: string[], idleTimeout: Duration }
+  output: Omit<OutputConfig, 'target' | 'hostname' | 'batch' | 'reconnect'> & {
+    target: string
+    hostname: string | null
+    batch: { maxBytes: number, maxDelay: Duration }
+    reconnect: { initialDelay: Duration, maxDelay: Duration }
+  }
+  feeds: Omit<FeedsConfig, 'sources' | 'allowlist' | 'blocklist' | 'reloadDebounce'> & {
+    sources: Array<string | RawFeed>
+    allowlist: Array<string | RawFeed>
+    blocklist: Array<string | RawFeed>
+    reloadDebounce: Duration
+  }
+  workers: 'auto' | number
+  api: { listen: string | null }
+  log: Omit<LogConfig, 'statsInterval'> & { statsInterval: Duration }
+}
+
+// The schema checked every duration's format, so the parse cannot fail here.
+const ms = (d: Duration): number => tryParseDuration(d)!
+
+/** Throws for the first key seen twice; `shown(i)` is what the message quotes for entry i. */
+function checkUnique (
+  ctx: ValidateContext, keys: readonly string[], segsOf: (i: number) => Seg[], what: string,
+  shown: (i: number) => unknown = i => keys[i]
+): void {
+  const seen = new Map<string, number>()
+  keys.forEach((key, i) => {
+    const first = seen.get(key)
+    if (first !== undefined) {
+      throw configError(ctx, {
+        segs: segsOf(i),
+        text: `expected ${what}; found ${formatFound(shown(i))}`,
+        hint: ` (also ${label(ctx, segsOf(first))})`,
+      })
+    }
+    seen.set(key, i)
+  })
+}
+
+function inputSection (raw: RawConfig['input'], ctx: ValidateContext): InputConfig {
+  const listen = raw.listen.map(url => parseListenUrl(url)!)
+  // tcp:// and tls:// listeners both take a TCP port; port 0 is a fresh one each time.
+  checkUnique(
+    ctx,
+    listen.map((l, i) => l.port === 0 ? `#${i}` : `${l.protocol === 'udp' ? 'udp' : 'tcp'} ${l.host} ${l.port}`),
+    i => ['input', 'listen', i],
+    'each address once',
+    i => listen[i]!.url
+  )
+  const tlsAt = listen.findIndex(l => l.protocol === 'tls')
+  if (tlsAt >= 0 && raw.tls === undefined) {
+    throw configError(ctx, {
+      segs: ['input', 'tls'],
+      locSegs: ['input'],
+      text: `expected { cert, key } for the tls:// listener ${formatFound(listen[tlsAt]!.url)} ` +
+        `(${label(ctx, ['input', 'listen', tlsAt])}); found nothing`,
+    })
+  }
+  if (raw.framing === 'delimiter' && raw.delimiter === null) {
+    throw configError(ctx, {
+      segs: ['input', 'delimiter'],
+      locSegs: ['input', 'framing'],
+      text: 'expected an RE2 pattern, as input.framing is delimiter; found nothing',
+    })
+  }
+  if (raw.framing !== 'delimiter' && raw.delimiter !== null) {
+    throw configError(ctx, {
+      segs: ['input', 'framing'],
+      locSegs: ['input', 'delimiter'],
+      text: `expected delimiter, as input.delimiter is set; found ${formatFound(raw.framing)}`,
+    })
+  }
+  checkUnique(ctx, raw.sources.map(s => s.name), i => ['input', 'sources', i, 'name'], 'a name no other source has')
+  raw.sources.forEach((s, i) => {
+    checkUnique(ctx, s.rules.map(r => r.name), j => ['input', 'sources', i, 'rules', j, 'name'], 'a rule name unique within its source')
+  })
+  const sources: SourceConfig[] = [...raw.sources]
+  // Events from senders no source matches go to `default`, so there always is one.
+  if (!sources.some(s => s.name === 'default')) {
+    sources.push({ name: 'default', match: [], preset: 'generic', normalize: [], rules: [] })
+  }
+  const { tls } = raw
+  const path = (key: string, p: string): string => resolve(ctx.baseFor(['input', 'tls', key]), p)
+  return {
+    ...raw,
+    listen,
+    ...(tls === undefined
+      ? {}
+      : { tls: { cert: path('cert', tls.cert), key: path('key', tls.key), ...(tls.ca === undefined ? {} : { ca: path('ca', tls.ca) }) } }),
+    idleTimeout: ms(raw.idleTimeout),
+    sources,
+  }
+}
+
+function outputSection (raw: RawConfig['output'], ctx: ValidateContext): OutputConfig {
+  const parsed = parseOutputTarget(raw.target)!
+  const target = parsed.protocol === 'file'
+    ? { ...parsed, path: resolve(ctx.baseFor(['output', 'target']), parsed.path) }
+    : parsed
+  const tls = { ...raw.tls }
+  for (const key of ['ca', 'cert', 'key'] as const) {
+    const p = tls[key]
+    if (p !== undefined) tls[key] = resolve(ctx.baseFor(['output', 'tls', key]), p)
+  }
+  // A client certificate is useless without its key, and the other way round.
+  if ((tls.cert === undefined) !== (tls.key === undefined)) {
+    const [missing, given] = tls.cert === undefined ? ['cert', 'key'] : ['key', 'cert']
+    throw configError(ctx, {
+      segs: ['output', 'tls', missing],
+      locSegs: ['output', 'tls', given],
+      text: `expected a path, as output.tls.${given} is set; found nothing`,
+    })
+  }
+  const reconnect = { initialDelay: ms(raw.reconnect.initialDelay), maxDelay: ms(raw.reconnect.maxDelay) }
+  if (reconnect.initialDelay > reconnect.maxDelay) {
+    throw configError(ctx, {
+      segs: ['output', 'reconnect', 'initialDelay'],
+      text: `expected at most output.reconnect.maxDelay (${formatFound(raw.reconnect.maxDelay)}); ` +
+        `found ${formatFound(raw.reconnect.initialDelay)}`,
+    })
+  }
+  return {
+    ...raw,
+    target,
+    tls,
+    hostname: raw.hostname ?? hostname(),
+    batch: { maxBytes: raw.batch.maxBytes, maxDelay: ms(raw.batch.maxDelay) },
+    spool: raw.spool === null ? null : resolve(ctx.baseFor(['output', 'spool']), raw.spool),
+    reconnect,
+  }
+}
+
+function feedEntry (entry: string | RawFeed, segs: Seg[], ctx: ValidateContext): FeedConfig {
+  const { expiry, indicators, ...rest } = typeof entry === 'string' ? { path: entry, enabled: true } as RawFeed : entry
+  const pathSegs = typeof entry === 'string' ? segs : [...segs, 'path']
+  const feed: FeedConfig = {
+    ...rest,
+    path: resolve(ctx.baseFor(pathSegs), rest.path),
+    origin: ctx.flagFor?.(pathSegs) ?? `${ctx.source}: ${formatPath(pathSegs)}`,
+  }
+  if (indicators !== undefined) feed.indicators = indicators.map(i => ({ field: String(i.field), type: i.type }))
+  if (expiry !== undefined) {
+    feed.expiry = {
+      ...(expiry.field === undefined ? {} : { field: expiry.field }),
+      ...(expiry.maxAge === undefined ? {} : { maxAge: ms(expiry.maxAge) }),
+    }
+  }
+  return feed
+}
+
+function feedsSection (raw: RawConfig['feeds'], ctx: ValidateContext): FeedsConfig {
+  const list = (key: 'sources' | 'allowlist' | 'blocklist'): FeedConfig[] =>
+    raw[key].map((entry, i) => feedEntry(entry, ['feeds', key, i], ctx))
+  return {
+    sources: list('sources'),
+    allowlist: list('allowlist'),
+    blocklist: list('blocklist'),
+    snapshot: raw.snapshot === null ? null : resolve(ctx.baseFor(['feeds', 'snapshot']), raw.snapshot),
+    watch: raw.watch,
+    reloadDebounce: ms(raw.reloadDebounce),
+  }
+}
+
+/** The run-time config from a schema-valid one; throws FM_ERR_CONFIG for cross-field problems. */
+export function normalizeConfig (raw: RawConfig, ctx: ValidateContext): Config {
+  return {
+    input: inputSection(raw.input, ctx),
+    output: outputSection(raw.output, ctx),
+    feeds: feedsSection(raw.feeds, ctx),
+    // Piscina wants an integer thread count; the schema caps explicit counts at 256 too.
+    workers: raw.workers === 'auto' ? Math.min(256, Math.max(1, availableParallelism())) : raw.workers,
+    api: { listen: raw.api.listen === null ? null : parseHttpUrl(raw.api.listen)! },
+    log: { level: raw.log.level, statsInterval: ms(raw.log.statsInterval) },
+  }
+}

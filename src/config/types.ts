@@ -1,0 +1,204 @@
+/**
+ * The validated configuration, as `loadConfig` and `validateConfig` return it: defaults applied,
+ * durations in milliseconds, URLs parsed, paths absolute, and the whole object deep-frozen.
+ * The fields are not marked `readonly` because they feed contracts typed with plain arrays
+ * (ParserOptions and friends); the freeze enforces it at run time instead.
+ */
+import type { IndicatorKind } from '../feeds/record.js'
+import type { FeedRole } from '../index/types.js'
+
+/** A socket address parsed from `tcp://HOST:PORT` and the like (IPv6 host without brackets). */
+export interface Endpoint {
+  protocol: 'tcp' | 'udp' | 'tls'
+  host: string
+  port: number
+  /** The URL as written, for messages and logs. */
+  url: string
+}
+
+/** One `input.listen` entry. Port 0 asks the system for a free port (tests use it). */
+export type ListenerConfig = Endpoint
+
+/** Where detections go: a socket, a file, or stdout. */
+export type OutputTarget =
+  | Endpoint
+  | { protocol: 'file', path: string, url: string }
+  | { protocol: 'stdout', url: 'stdout' }
+
+/** How the input cuts a byte stream into events. */
+export type InputFraming = 'auto' | 'lf' | 'octet' | 'delimiter'
+
+/** Server certificate of the tls:// listeners. */
+export interface InputTlsConfig {
+  cert: string
+  key: string
+  ca?: string
+}
+
+/** The type of an extraction rule's value (CyberTrace's names). */
+export type RuleType = 'HASH' | 'MD5' | 'SHA1' | 'SHA256' | 'IP' | 'URL' | 'DOMAIN' | 'CONTEXT'
+
+export const RULE_TYPES: readonly RuleType[] = ['HASH', 'MD5', 'SHA1', 'SHA256', 'IP', 'URL', 'DOMAIN', 'CONTEXT']
+
+/** A named RE2 extraction rule; its first group is the value, available to templates as `%name%`. */
+export interface RuleConfig {
+  name: string
+  type: RuleType
+  extract: 'first' | 'all'
+  pattern: string
+}
+
+/** A rewrite that runs before extraction: replace every match, or drop events that match. */
+export type NormalizeConfig = { replace: string, with: string } | { ignore: string }
+
+/** The built-in rule sets a source starts from. */
+export type SourcePreset = 'generic' | 'cef' | 'none'
+
+/** A group of senders (by address) and the rules their events go through. */
+export interface SourceConfig {
+  name: string
+  /** Addresses or CIDRs; ignored for the source named `default`, which takes every other sender. */
+  match: string[]
+  preset: SourcePreset
+  normalize: NormalizeConfig[]
+  rules: RuleConfig[]
+}
+
+/** The `input` section. The source list always holds one named `default`. */
+export interface InputConfig {
+  listen: ListenerConfig[]
+  tls?: InputTlsConfig
+  framing: InputFraming
+  /** RE2 pattern that separates events, with framing `delimiter`. */
+  delimiter: string | null
+  maxEventSize: number
+  maxConnections: number
+  /** Milliseconds; 0 means never. */
+  idleTimeout: number
+  sources: SourceConfig[]
+}
+
+/** Output formats that ship with feedmatch. */
+export type OutputPreset = 'alienvault' | 'fortisiem' | 'arcsight' | 'qradar' | 'ecs' | 'kv'
+
+/** Template overrides; anything unset comes from the preset. */
+export interface TemplatesConfig {
+  event?: string
+  alert?: string
+  finished?: string
+  recordContext?: string
+  actionableContext?: string
+}
+
+/** The `output` section. Durations in milliseconds. */
+export interface OutputConfig {
+  target: OutputTarget
+  tls: { ca?: string, cert?: string, key?: string, rejectUnauthorized: boolean }
+  header: 'rfc5424' | 'rfc3164' | 'none'
+  framing: 'lf' | 'octet'
+  preset: OutputPreset
+  templates: TemplatesConfig
+  finishedEvents: boolean
+  /** For syslog headers: the configured name, else `os.hostname()`. */
+  hostname: string
+  appName: string
+  facility: number
+  batch: { maxBytes: number, maxDelay: number }
+  queue: { maxBytes: number }
+  /** Folder of the disk spool, or null for none. */
+  spool: string | null
+  reconnect: { initialDelay: number, maxDelay: number }
+  maxDetectionsPerEvent: number
+}
+
+/** Feed file formats. */
+export type FeedFormat = 'kaspersky' | 'json' | 'xml' | 'csv' | 'stix2' | 'misp' | 'list'
+
+export const FEED_FORMATS: readonly FeedFormat[] = ['kaspersky', 'json', 'xml', 'csv', 'stix2', 'misp', 'list']
+
+/** A field of a feed record that holds indicators, and their kind. */
+export interface FeedIndicatorConfig {
+  /** `a/b` for nested fields; for CSV also a 0-based column number (as a string). */
+  field: string
+  type: IndicatorKind
+}
+
+/** One entry of `feeds.sources`, `feeds.allowlist` or `feeds.blocklist` (a bare path becomes `{ path }`). */
+export interface FeedConfig {
+  /** Absolute: a file, or a folder whose files are each a feed. */
+  path: string
+  name?: string
+  /** Undefined when not configured: the feed loader detects it. */
+  format?: FeedFormat
+  category?: string
+  records?: string
+  indicators?: FeedIndicatorConfig[]
+  /** Record field (a/b path) to output field name, copied into every detection. */
+  actionable?: Record<string, string>
+  filter?: string
+  required?: string[]
+  expiry?: { field?: string, maxAge?: number }
+  csv?: { delimiter?: string, header?: boolean, comment?: string, columns?: string[] }
+  enabled: boolean
+  /** Where the path was given, for messages: `feedmatch.yaml: feeds.sources[1].path` or `--feeds`. */
+  origin: string
+}
+
+/** The `feeds` section. */
+export interface FeedsConfig {
+  sources: FeedConfig[]
+  allowlist: FeedConfig[]
+  blocklist: FeedConfig[]
+  /** A snapshot to load instead of parsing the feeds, or null. */
+  snapshot: string | null
+  watch: boolean
+  /** Milliseconds. */
+  reloadDebounce: number
+}
+
+/** The HTTP API: where it listens, or null when it is off. */
+export interface ApiConfig {
+  listen: { protocol: 'http', host: string, port: number, url: string } | null
+}
+
+/** Log levels of pino, plus `silent`. */
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
+
+/** The `log` section. */
+export interface LogConfig {
+  level: LogLevel
+  /** Milliseconds between statistics events; 0 means never. */
+  statsInterval: number
+}
+
+/** The whole validated configuration. */
+export interface Config {
+  input: InputConfig
+  output: OutputConfig
+  feeds: FeedsConfig
+  /** Worker threads: `auto` resolved to the number of cores (at most 256). */
+  workers: number
+  api: ApiConfig
+  log: LogConfig
+}
+
+/** A feed entry expanded to one file (or one MISP folder), ready for the loader. */
+export interface ResolvedFeed extends FeedConfig {
+  role: FeedRole
+  name: string
+  category: string
+}
+
+/** CLI flags that change the configuration file's values. */
+export interface ConfigOverrides {
+  /** `--feeds PATH` (repeatable): appended to `feeds.sources`. */
+  feeds?: string[]
+  /** `--listen URL` (repeatable): replaces `input.listen`. */
+  listen?: string[]
+  /** `--output TARGET`: replaces `output.target`. */
+  output?: string
+  /** `--preset NAME`: replaces `output.preset`. */
+  preset?: string
+  /** `--workers N`: replaces `workers`. */
+  workers?: number
+}

@@ -1,0 +1,55 @@
+/**
+ * Contract of extraction (DESIGN.md section 4): a source's rules find candidate values in an event.
+ * Candidates are byte spans into a Buffer, so the hot path never builds a string per line or per
+ * candidate: hashes and IPv4 addresses are looked up straight from the bytes.
+ */
+
+/** What a rule's value is: a looked-up indicator, or CONTEXT (only rendered into detections). */
+export type RuleType = 'HASH' | 'MD5' | 'SHA1' | 'SHA256' | 'IP' | 'URL' | 'DOMAIN' | 'CONTEXT'
+
+/** One named extraction rule, as in CyberTrace's `RegExps`. The first capture group is the value. */
+export interface RuleSpec {
+  name: string
+  type: RuleType
+  extract: 'first' | 'all'
+  pattern: string
+}
+
+/** A normalizing rule, run on the event before extraction: a RE2 replace, or drop events that match. */
+export type NormalizeSpec = { replace: string, with: string } | { ignore: string }
+
+/** What a source extracts with: a built-in preset's rules, then its own rules. */
+export interface SourceSpec {
+  name: string
+  preset: 'generic' | 'cef' | 'none'
+  normalize: NormalizeSpec[]
+  rules: RuleSpec[]
+}
+
+/**
+ * Reusable candidate list (allocated once per worker, cleared per event).
+ * Span i is `src[start[i], end[i])`, found by rule `rule[i]` (index into Extractor.rules).
+ */
+export class Candidates {
+  src: Buffer = Buffer.alloc(0)
+  n = 0
+  rule: Uint16Array
+  start: Uint32Array
+  end: Uint32Array
+
+  constructor (capacity = 1024) {
+    this.rule = new Uint16Array(capacity)
+    this.start = new Uint32Array(capacity)
+    this.end = new Uint32Array(capacity)
+  }
+
+  /** Adds a span; returns false when full (the event's candidate cap is reached: counted as cut). */
+  push (rule: number, start: number, end: number): boolean {
+    if (this.n === this.rule.length) return false
+    this.rule[this.n] = rule; this.start[this.n] = start; this.end[this.n] = end
+    this.n++
+    return true
+  }
+
+  clear (src: Buffer): void { this.src = src; this.n = 0 }
+}

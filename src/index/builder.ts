@@ -1,0 +1,233 @@
+/**
+ * IndexBuilder: collects feeds, contexts and keys in one thread, in growable build-time storage,
+ * then lays a generation out in SharedArrayBuffers sized exactly (build()).
+ */
+import { Packr } from 'msgpackr'
+import { FeedmatchError } from '../errors.js'
+import type { FeedMeta, GenerationHandle } from './types.js'
+import { GrowBytes, GrowTable, GrowU32, full, sharedBuffer } from './grow.js'
+import { MaskBuilder, TrieBuilder } from './trie-builder.js'
+import { toByteString } from './text.js'
+import {
+  CTX_LEN_BYTES, KEY_WORDS, LAYOUT_VERSION, NODE_DOMAIN, NODE_HOST, NODE_WORDS, MASK_HEAD, MASK_WORDS,
+  NONE, REC_CTX, REC_FEED, REC_NEXT, REC_WORDS, cidrName, hashDigest, hashIpv4, hashIpv6, maskV4, maskV6Word,
+  bytesToWords, type KeyedName
+} from './layout.js'
+
+type KeyCounter = keyof FeedMeta['keys']
+
+const DIGEST_BY_WIDTH: Record<number, KeyedName> = { 16: 'md5', 20: 'sha1', 32: 'sha256' }
+
+/** Builds one FeedIndex generation; see DESIGN.md section 2 and src/index/layout.ts. */
+export class IndexBuilder {
+  private readonly feeds: Array<Omit<FeedMeta, 'id'>> = []
+  // Records only (contexts self-describe): msgpackr's shared-structure records would tie every
+  // context to a structure table the reader must also hold.
+  private readonly packr = new Packr({ useRecords: false })
+  private readonly arena = new GrowBytes(1 << 16)
+  /** REC_WORDS u32 per record; row 0 reserved so that reference 0 means none. */
+  private readonly records = new GrowU32(1024 * REC_WORDS)
+  private readonly keyed = {
+    md5: new GrowTable(KEY_WORDS.md5),
+    sha1: new GrowTable(KEY_WORDS.sha1),
+    sha256: new GrowTable(KEY_WORDS.sha256),
+    ipv4: new GrowTable(KEY_WORDS.ipv4),
+    ipv6: new GrowTable(KEY_WORDS.ipv6)
+  }
+
+  /** CIDR tables by buffer name (cidrName), built on first use of a (family, prefix length). */
+  private readonly cidrs = new Map<string, GrowTable>()
+  private readonly trie = new TrieBuilder()
+  private readonly masks = new MaskBuilder()
+  private readonly key = new Uint32Array(8)
+  private readonly keyCounts: Array<Partial<Record<KeyCounter, number>>> = []
+  private readonly dupByFeed: number[] = []
+  private dup = 0
+  private lastWasDuplicate = false
+
+  constructor () {
+    this.records.reserve(REC_WORDS)
+    this.records.length = REC_WORDS
+  }
+
+  /** Same key added twice for one feed (the first is kept), over all feeds. */
+  get duplicates (): number { return this.dup }
+
+  /** Registers a feed; returns its id (0, 1, ...). */
+  addFeed (meta: Omit<FeedMeta, 'id'>): number {
+    this.keyCounts.push({})
+    this.dupByFeed.push(0)
+    return this.feeds.push({ ...meta }) - 1
+  }
+
+  /** Updates a feed's meta before build (its `keys` counts are replaced by the keys actually indexed). */
+  setFeedMeta (id: number, patch: Partial<Omit<FeedMeta, 'id'>>): void {
+    this.checkFeed(id)
+    Object.assign(this.feeds[id], patch)
+  }
+
+  /** Encodes a record's context into the arena; several keys of one record share the returned ref. */
+  addContext (context: unknown): number {
+    const bytes = this.packr.pack(context)
+    const a = this.arena
+    if (a.length > 0xffffffff - CTX_LEN_BYTES - bytes.length) throw full('the context arena (4 GiB)')
+    const ref = a.length
+    a.reserve(CTX_LEN_BYTES + bytes.length)
+    new DataView(a.a.buffer).setUint32(ref, bytes.length, true)
+    a.a.set(bytes, ref + CTX_LEN_BYTES)
+    a.length += CTX_LEN_BYTES + bytes.length
+    return ref
+  }
+
+  /** Adds an MD5 (16 bytes), SHA1 (20) or SHA256 (32) key. */
+  addHash (bytes: Uint8Array, feedId: number, ctxRef: number): void {
+    const name = DIGEST_BY_WIDTH[bytes.length]
+    if (name === undefined) throw bad(`a hash key has ${bytes.length} bytes; expected 16, 20 or 32`)
+    const words = bytesToWords(bytes, this.key)
+    const t = this.keyed[name]
+    this.addKeyed(t, hashDigest(this.key, 0), words, feedId, ctxRef, name)
+  }
+
+  /** Adds an address (full prefix) or a network (masked here too, whatever the caller did). */
+  addIp (bytes: Uint8Array, prefix: number, feedId: number, ctxRef: number): void {
+    if (bytes.length !== 4 && bytes.length !== 16) throw bad(`an IP key has ${bytes.length} bytes; expected 4 or 16`)
+    const bits = bytes.length * 8
+    if (!Number.isInteger(prefix) || prefix < 0 || prefix > bits) throw bad(`prefix /${prefix} is out of range for a ${bits}-bit address`)
+    const k = this.key
+    bytesToWords(bytes, k)
+    if (bytes.length === 16 && isV4Mapped(k) && prefix >= 96) {
+      // `::ffff:a.b.c.d` is a.b.c.d (DESIGN.md section 3): store it where IPv4 lookups look.
+      k[0] = k[3]
+      return this.addIp4(k, prefix - 96, feedId, ctxRef)
+    }
+    if (bytes.length === 4) return this.addIp4(k, prefix, feedId, ctxRef)
+    for (let i = 0; i < 4; i++) k[i] = (k[i] & maskV6Word(prefix, i)) >>> 0
+    const t = prefix === 128 ? this.keyed.ipv6 : this.cidrTable(6, prefix, 4)
+    this.addKeyed(t, hashIpv6(k, 0), 4, feedId, ctxRef, prefix === 128 ? 'ipv6' : 'cidr')
+  }
+
+  /** Adds a domain-kind (host and subdomains) or host-kind (exact host) record for a normalized host. */
+  addDomain (host: string, kind: 'domain' | 'host', feedId: number, ctxRef: number): void {
+    if (host === '') throw bad('an empty host cannot be indexed')
+    const h = toByteString(host)
+    const row = this.trie.nodeOf(h, 0, h.length) * NODE_WORDS + (kind === 'domain' ? NODE_DOMAIN : NODE_HOST)
+    const rows = this.trie.rows.a
+    rows[row] = this.link(rows[row], feedId, ctxRef)
+    this.count(feedId, kind)
+  }
+
+  /** Adds a normalized URL mask (`host[/path][?query]`, `*` matching any run). */
+  addUrlMask (mask: string, feedId: number, ctxRef: number): void {
+    if (mask === '') throw bad('an empty URL mask cannot be indexed')
+    const idx = this.masks.findOrAdd(toByteString(mask), this.trie)
+    const rows = this.masks.rows.a
+    const row = idx * MASK_WORDS + MASK_HEAD
+    rows[row] = this.link(rows[row], feedId, ctxRef)
+    this.count(feedId, 'url')
+  }
+
+  /** Lays the generation out in SharedArrayBuffers sized exactly; the builder can go on afterwards. */
+  build (id: number): GenerationHandle {
+    const buffers: Record<string, SharedArrayBuffer> = {}
+    const geometry: Record<string, number> = { layout: LAYOUT_VERSION, duplicates: this.dup }
+    const recWords = this.records.length
+    buffers.records = sharedBuffer(recWords * 4, 'the record table')
+    new Uint32Array(buffers.records).set(this.records.a.subarray(0, recWords))
+    geometry['records.n'] = recWords / REC_WORDS - 1
+    buffers.arena = sharedBuffer(this.arena.length, 'the context arena')
+    new Uint8Array(buffers.arena).set(this.arena.a.subarray(0, this.arena.length))
+    const tables: Array<[string, GrowTable]> = [...Object.entries(this.keyed), ...this.cidrs]
+    for (const [name, t] of tables) {
+      const { buffer, cap, n } = t.toShared(`the ${name} table`)
+      buffers[name] = buffer
+      geometry[`${name}.cap`] = cap
+      geometry[`${name}.n`] = n
+    }
+    const trie = this.trie.toShared()
+    buffers.nodes = trie.nodes
+    buffers.labels = trie.labels
+    geometry['nodes.cap'] = trie.cap
+    geometry['nodes.n'] = trie.n
+    const masks = this.masks.toShared()
+    buffers.masks = masks.masks
+    buffers.maskText = masks.text
+    geometry['masks.n'] = masks.n
+    const feeds: FeedMeta[] = this.feeds.map((f, i) => ({
+      ...structuredClone(f), id: i, keys: { ...this.keyCounts[i] }, duplicates: this.dupByFeed[i]
+    }))
+    return { id, buffers, geometry, feeds, builtAt: Date.now() }
+  }
+
+  private addIp4 (k: Uint32Array, prefix: number, feedId: number, ctxRef: number): void {
+    k[0] = (k[0] & maskV4(prefix)) >>> 0
+    const t = prefix === 32 ? this.keyed.ipv4 : this.cidrTable(4, prefix, 1)
+    this.addKeyed(t, hashIpv4(k[0]), 1, feedId, ctxRef, prefix === 32 ? 'ipv4' : 'cidr')
+  }
+
+  private cidrTable (family: 4 | 6, prefix: number, words: number): GrowTable {
+    const name = cidrName(family, prefix)
+    let t = this.cidrs.get(name)
+    if (t === undefined) this.cidrs.set(name, t = new GrowTable(words))
+    return t
+  }
+
+  private addKeyed (t: GrowTable, h: number, words: number, feedId: number, ctxRef: number, counter: KeyCounter): void {
+    if (t.words !== words) throw new FeedmatchError('FM_ERR_INTERNAL', 'key width does not match its table')
+    const e = t.findOrAdd(this.key, 0, h)
+    t.heads.a[e] = this.link(t.heads.a[e], feedId, ctxRef)
+    this.count(feedId, counter)
+  }
+
+  /**
+   * Appends a record (feedId, ctxRef) to the chain starting at head and returns the chain's head.
+   * A feed already on the chain keeps its first record: the duplicate is counted, not linked.
+   * Chains are as long as the number of feeds holding the key, so the walk is short.
+   */
+  private link (head: number, feedId: number, ctxRef: number): number {
+    this.checkFeed(feedId)
+    if (!Number.isInteger(ctxRef) || ctxRef < 0 || ctxRef >= this.arena.length) {
+      throw bad(`context reference ${ctxRef} was not returned by addContext`)
+    }
+    this.lastWasDuplicate = false
+    const recs = this.records.a
+    let last = NONE
+    for (let r = head; r !== NONE; r = recs[r * REC_WORDS + REC_NEXT]) {
+      if (recs[r * REC_WORDS + REC_FEED] === feedId) {
+        this.dup++
+        this.dupByFeed[feedId]++
+        this.lastWasDuplicate = true
+        return head
+      }
+      last = r
+    }
+    this.records.reserve(REC_WORDS)
+    const row = this.records.length
+    const ref = row / REC_WORDS
+    const a = this.records.a
+    a[row + REC_FEED] = feedId
+    a[row + REC_CTX] = ctxRef
+    a[row + REC_NEXT] = NONE
+    this.records.length += REC_WORDS
+    if (last === NONE) return ref
+    a[last * REC_WORDS + REC_NEXT] = ref
+    return head
+  }
+
+  private count (feedId: number, counter: KeyCounter): void {
+    if (this.lastWasDuplicate) return
+    const c = this.keyCounts[feedId]
+    c[counter] = (c[counter] ?? 0) + 1
+  }
+
+  private checkFeed (id: number): void {
+    if (!Number.isInteger(id) || id < 0 || id >= this.feeds.length) throw bad(`feed id ${id} was not returned by addFeed`)
+  }
+}
+
+function bad (message: string): FeedmatchError {
+  return new FeedmatchError('FM_ERR_INDICATOR', message)
+}
+
+function isV4Mapped (k: Uint32Array): boolean {
+  return k[0] === 0 && k[1] === 0 && k[2] === 0xffff
+}

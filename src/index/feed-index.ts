@@ -1,0 +1,238 @@
+/**
+ * FeedIndex: a read-only view over one generation's SharedArrayBuffers, usable in any thread.
+ * Lookups push into a caller-owned Hits; a miss allocates nothing, and strings (the matched
+ * indicator) are built only on a hit. Layout: src/index/layout.ts.
+ */
+import { Unpackr } from 'msgpackr'
+import { FeedmatchError } from '../errors.js'
+import type { FeedMeta, GenerationHandle, Hits, MatchType } from './types.js'
+import { KeyTable, checkHandle, findU32, findWords, openCidrs } from './views.js'
+import { globMatch } from './glob.js'
+import { HEX_VALUE, formatIpv4, formatIpv6, fromByteString, isAscii, toByteString, wordsToHex } from './text.js'
+import {
+  CTX_LEN_BYTES, KEY_WORDS, MASK_EXACT_HOST, MASK_FLAGS, MASK_HEAD, MASK_NEXT, MASK_WORDS, NODE_DOMAIN,
+  NODE_HOST, NODE_MASKS, NODE_PARENT, NODE_WORDS, NONE, REC_CTX, REC_FEED, REC_NEXT, REC_WORDS, ROOT,
+  bytesToWords, hashDigest, hashIpv4, hashIpv6, hashLabel, masksLayout, nodesLayout, type KeyedName
+} from './layout.js'
+
+const DOT = 46
+
+/** Lookups over one FeedIndex generation (any thread; the memory is shared, never copied). */
+export class FeedIndex {
+  readonly handle: GenerationHandle
+  private readonly tables: Record<KeyedName, KeyTable>
+  private readonly cidr4: KeyTable[]
+  private readonly cidr6: KeyTable[]
+  private readonly records: Uint32Array
+  private readonly arena: Uint8Array
+  private readonly nodeSlots: Uint32Array
+  private readonly nodeMask: number
+  private readonly nodeRows: Uint32Array
+  private readonly labelStart: Uint32Array
+  private readonly labels: Uint8Array
+  private readonly maskRows: Uint32Array
+  private readonly maskStart: Uint32Array
+  private readonly maskText: Uint8Array
+  /** Scratch key words, reused by every lookup so that probing allocates nothing. */
+  private readonly key = new Uint32Array(8)
+  private readonly net = new Uint32Array(4)
+  private readonly unpackr = new Unpackr({ useRecords: false })
+
+  constructor (handle: GenerationHandle) {
+    const bad = checkHandle(handle)
+    if (bad !== null) throw new FeedmatchError('FM_ERR_INTERNAL', `index generation ${handle.id} is inconsistent: ${bad}`)
+    this.handle = handle
+    const b = handle.buffers
+    const g = handle.geometry
+    const keyed = (name: KeyedName): KeyTable =>
+      new KeyTable(b[name], g[`${name}.cap`], g[`${name}.n`], KEY_WORDS[name], KEY_WORDS[name] * 32)
+    this.tables = { md5: keyed('md5'), sha1: keyed('sha1'), sha256: keyed('sha256'), ipv4: keyed('ipv4'), ipv6: keyed('ipv6') }
+    this.cidr4 = openCidrs(handle, 4)
+    this.cidr6 = openCidrs(handle, 6)
+    this.records = new Uint32Array(b.records)
+    this.arena = new Uint8Array(b.arena)
+    const nl = nodesLayout(g['nodes.cap'], g['nodes.n'])
+    this.nodeSlots = new Uint32Array(b.nodes, 0, g['nodes.cap'])
+    this.nodeMask = g['nodes.cap'] - 1
+    this.nodeRows = new Uint32Array(b.nodes, nl.rows, (g['nodes.n'] + 1) * NODE_WORDS)
+    this.labelStart = new Uint32Array(b.nodes, nl.labelStart, g['nodes.n'] + 2)
+    this.labels = new Uint8Array(b.labels)
+    const ml = masksLayout(g['masks.n'])
+    this.maskRows = new Uint32Array(b.masks, 0, g['masks.n'] * MASK_WORDS)
+    this.maskStart = new Uint32Array(b.masks, ml.textStart, g['masks.n'] + 1)
+    this.maskText = new Uint8Array(b.maskText)
+  }
+
+  /** Hot path. ASCII hex at src[start..end) (either case; 32, 40 or 64 chars), decoded without allocating. */
+  lookupHashHex (src: Uint8Array, start: number, end: number, hits: Hits): void {
+    const len = end - start
+    let t: KeyTable
+    let type: MatchType
+    if (len === 32) { t = this.tables.md5; type = 'md5' } else if (len === 40) { t = this.tables.sha1; type = 'sha1' } else if (len === 64) { t = this.tables.sha256; type = 'sha256' } else return
+    if (start < 0 || end > src.length) return
+    const k = this.key
+    for (let i = 0, p = start; p < end; i++) {
+      let w = 0
+      for (const stop = p + 8; p < stop; p++) {
+        const v = HEX_VALUE[src[p]]
+        if (v < 0) return
+        w = (w << 4) | v
+      }
+      k[i] = w
+    }
+    this.digestHit(t, type, hits)
+  }
+
+  /** Looks up raw digest bytes (16, 20 or 32); anything else finds nothing. */
+  lookupHash (bytes: Uint8Array, hits: Hits): void {
+    const n = bytes.length
+    const type: MatchType | undefined = n === 16 ? 'md5' : n === 20 ? 'sha1' : n === 32 ? 'sha256' : undefined
+    if (type === undefined) return
+    bytesToWords(bytes, this.key)
+    this.digestHit(this.tables[type], type, hits)
+  }
+
+  /** Hot path. An IPv4 address as u32: the exact table, then every CIDR length present, longest first. */
+  lookupIpv4 (addr: number, hits: Hits): void {
+    addr >>>= 0
+    const t = this.tables.ipv4
+    const e = findU32(t, addr, hashIpv4(addr))
+    if (e !== NONE) this.pushChain(t.heads[e - 1], formatIpv4(addr), 'ip', hits)
+    const cidrs = this.cidr4
+    for (let i = 0; i < cidrs.length; i++) {
+      const c = cidrs[i]
+      const net = (addr & c.netmask[0]) >>> 0
+      const f = findU32(c, net, hashIpv4(net))
+      if (f !== NONE) this.pushChain(c.heads[f - 1], `${formatIpv4(net)}/${c.prefix}`, 'ip', hits)
+    }
+  }
+
+  /** An IPv4 (4 bytes) or IPv6 (16 bytes) address; `::ffff:a.b.c.d` is looked up as a.b.c.d. */
+  lookupIp (bytes: Uint8Array, hits: Hits): void {
+    if (bytes.length === 4) return this.lookupIpv4(((bytes[0] << 24) | (bytes[1] << 16) | (bytes[2] << 8) | bytes[3]) >>> 0, hits)
+    if (bytes.length !== 16) return
+    const k = this.key
+    bytesToWords(bytes, k)
+    if (k[0] === 0 && k[1] === 0 && k[2] === 0xffff) return this.lookupIpv4(k[3], hits)
+    const t = this.tables.ipv6
+    const e = findWords(t, k, hashIpv6(k, 0))
+    if (e !== NONE) this.pushChain(t.heads[e - 1], formatIpv6(k, 0), 'ip', hits)
+    const net = this.net
+    const cidrs = this.cidr6
+    for (let j = 0; j < cidrs.length; j++) {
+      const c = cidrs[j]
+      for (let i = 0; i < 4; i++) net[i] = k[i] & c.netmask[i]
+      const f = findWords(c, net, hashIpv6(net, 0))
+      if (f !== NONE) this.pushChain(c.heads[f - 1], `${formatIpv6(net, 0)}/${c.prefix}`, 'ip', hits)
+    }
+  }
+
+  /**
+   * A normalized URL (`host` + `rest`, rest '' or starting with `/` or `?`) or a domain (rest '').
+   * Domain-kind records on the host and every parent domain, host-kind records on the host itself,
+   * then the masks anchored on the way (DESIGN.md section 3). Hits carry the caller's `type`.
+   */
+  lookupUrl (host: string, rest: string, hits: Hits, type: MatchType): void {
+    // Labels and masks are compared as bytes: respell a rare non-ASCII URL as UTF-8 bytes.
+    if (isAscii(host) && isAscii(rest)) this.walk(host, rest, hits, type)
+    else this.walk(toByteString(host), toByteString(rest), hits, type)
+  }
+
+  /** Feed id of a record. */
+  feedId (rec: number): number {
+    return this.records[rec * REC_WORDS + REC_FEED]
+  }
+
+  /** Meta of the feed a record belongs to. */
+  feed (rec: number): FeedMeta {
+    return this.handle.feeds[this.feedId(rec)]
+  }
+
+  /** The record's context, decoded from the arena. */
+  context (rec: number): Record<string, unknown> {
+    return this.unpackr.unpack(this.contextBytes(rec)) as Record<string, unknown>
+  }
+
+  /** The record's context as raw msgpack bytes (a view into shared memory, not a copy). */
+  contextBytes (rec: number): Uint8Array {
+    const a = this.arena
+    const off = this.records[rec * REC_WORDS + REC_CTX]
+    const len = (a[off] | (a[off + 1] << 8) | (a[off + 2] << 16) | (a[off + 3] << 24)) >>> 0
+    return a.subarray(off + CTX_LEN_BYTES, off + CTX_LEN_BYTES + len)
+  }
+
+  /** Bytes of index memory (context arena excluded) and of each buffer (`arena` is the context arena). */
+  stats (): { bytes: number, byTable: Record<string, number> } {
+    const byTable: Record<string, number> = {}
+    let bytes = 0
+    for (const [name, buf] of Object.entries(this.handle.buffers)) {
+      byTable[name] = buf.byteLength
+      if (name !== 'arena') bytes += buf.byteLength
+    }
+    return { bytes, byTable }
+  }
+
+  private digestHit (t: KeyTable, type: MatchType, hits: Hits): void {
+    const k = this.key
+    const e = findWords(t, k, hashDigest(k, 0))
+    if (e !== NONE) this.pushChain(t.heads[e - 1], wordsToHex(t.keys, (e - 1) * t.words, t.words), type, hits)
+  }
+
+  private pushChain (head: number, matched: string, type: MatchType, hits: Hits): void {
+    const recs = this.records
+    for (let r = head; r !== NONE; r = recs[r * REC_WORDS + REC_NEXT]) hits.push(r, matched, type)
+  }
+
+  /** Walks the trie from the top label down, stopping at the first label the trie lacks. */
+  private walk (host: string, rest: string, hits: Hits, type: MatchType): void {
+    const rows = this.nodeRows
+    // The root anchors masks whose host part is all wildcard; an empty host is "at" the root.
+    this.tryMasks(rows[ROOT * NODE_WORDS + NODE_MASKS], host, rest, host === '', type, hits)
+    if (host === '') return
+    let parent = ROOT
+    let end = host.length
+    for (;;) {
+      let dot = end - 1
+      while (dot >= 0 && host.charCodeAt(dot) !== DOT) dot--
+      const node = this.findNode(parent, host, dot + 1, end)
+      if (node === NONE) return
+      const atHost = dot < 0
+      const r = node * NODE_WORDS
+      if (rows[r + NODE_DOMAIN] !== NONE) this.pushChain(rows[r + NODE_DOMAIN], fromByteString(host.slice(dot + 1)), type, hits)
+      if (atHost && rows[r + NODE_HOST] !== NONE) this.pushChain(rows[r + NODE_HOST], fromByteString(host), type, hits)
+      this.tryMasks(rows[r + NODE_MASKS], host, rest, atHost, type, hits)
+      if (atHost) return
+      parent = node
+      end = dot
+    }
+  }
+
+  private findNode (parent: number, s: string, from: number, to: number): number {
+    const { nodeSlots, nodeRows, labelStart, labels } = this
+    const len = to - from
+    for (let i = hashLabel(parent, s, from, to) & this.nodeMask; ; i = (i + 1) & this.nodeMask) {
+      const node = nodeSlots[i]
+      if (node === NONE) return NONE
+      if (nodeRows[node * NODE_WORDS + NODE_PARENT] !== parent) continue
+      const ls = labelStart[node]
+      if (labelStart[node + 1] - ls !== len) continue
+      let j = 0
+      while (j < len && labels[ls + j] === s.charCodeAt(from + j)) j++
+      if (j === len) return node
+    }
+  }
+
+  /** Tries the mask chain starting at mask ref m; exact-host masks only when the URL's host is the anchor. */
+  private tryMasks (m: number, host: string, rest: string, atHost: boolean, type: MatchType, hits: Hits): void {
+    const { maskRows, maskStart, maskText } = this
+    for (; m !== NONE; m = maskRows[(m - 1) * MASK_WORDS + MASK_NEXT]) {
+      const row = (m - 1) * MASK_WORDS
+      if (!atHost && (maskRows[row + MASK_FLAGS] & MASK_EXACT_HOST) !== 0) continue
+      const s = maskStart[m - 1]
+      const e = maskStart[m]
+      if (!globMatch(maskText, s, e, host, rest)) continue
+      const text = Buffer.from(maskText.buffer, maskText.byteOffset + s, e - s).toString('utf8')
+      this.pushChain(maskRows[row + MASK_HEAD], text, type, hits)
+    }
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * The one description of a FeedIndex generation's SharedArrayBuffer layout: buffer names, row
+ * shapes, table geometry and the hash functions. The builder writes through these constants and
+ * the lookup side reads through them, so the two can never disagree on an offset.
+ *
+ * Every buffer is little-endian in practice (typed arrays use the platform order); the snapshot
+ * header records the order and refuses a file written on a machine of the other order.
+ */
+
+/** Version of this layout; bumped whenever a row shape or a hash changes (snapshots carry it). */
+export const LAYOUT_VERSION = 1
+
+/** A slot or a record/entry reference of 0 means "none": every reference is stored plus one or is 1-based. */
+export const NONE = 0
+
+/** Load factor bound of every open-addressing table. */
+export const MAX_LOAD = 0.7
+
+/** Smallest table capacity, so an empty kind still has a valid (all-empty) table to probe. */
+export const MIN_CAPACITY = 8
+
+/**
+ * Records: rows of REC_WORDS u32 in the `records` buffer. A record reference is the row number;
+ * row 0 is reserved so that reference 0 can mean "no record" (its words are never read by lookups).
+ */
+export const REC_FEED = 0
+export const REC_CTX = 1
+export const REC_NEXT = 2
+export const REC_WORDS = 3
+/** The reserved row's first word: free for diagnostics (tests use it to prove memory is shared). */
+export const REC_SPARE_WORD = 0
+
+/** The context arena: each context is a u32 little-endian byte length then the msgpack bytes. */
+export const CTX_LEN_BYTES = 4
+
+/** Keyed tables (hashes, IPs, CIDRs): names and key widths in u32 words. */
+export const KEY_WORDS = { md5: 4, sha1: 5, sha256: 8, ipv4: 1, ipv6: 4 } as const
+export type KeyedName = keyof typeof KEY_WORDS
+
+/** Buffer name of the CIDR table of one family and prefix length (`cidr4/24`, `cidr6/48`). */
+export function cidrName (family: 4 | 6, prefix: number): string {
+  return `cidr${family}/${prefix}`
+}
+
+/**
+ * A keyed table buffer is [slots: cap u32][heads: n u32][keys: n * words u32].
+ * Why not slots holding the key itself (as DESIGN.md first sketched): at a power-of-two capacity
+ * the load factor ends anywhere in 0.35..0.7, so up to 65% of 36-byte SHA256 slots would be empty
+ * key bytes. Slots of 4 bytes pointing at densely stored entries waste at most ~7 bytes per key,
+ * and the extra indirection is one cache line that the key comparison needs anyway.
+ */
+export function keyedLayout (cap: number, n: number, words: number): { heads: number, keys: number, bytes: number } {
+  const heads = cap * 4
+  const keys = heads + n * 4
+  return { heads, keys, bytes: keys + n * words * 4 }
+}
+
+/**
+ * Domain trie nodes, in the `nodes` buffer: [slots: cap u32][rows: (n + 1) * NODE_WORDS u32]
+ * [labelStart: n + 2 u32]. Node 0 is the root (never in the slots, so a slot value is the node id
+ * itself); node i's label is labels[labelStart[i] .. labelStart[i + 1]), which needs no length field
+ * because labels are appended in node order.
+ */
+export const NODE_PARENT = 0
+export const NODE_DOMAIN = 1
+export const NODE_HOST = 2
+export const NODE_MASKS = 3
+export const NODE_WORDS = 4
+export const ROOT = 0
+
+export function nodesLayout (cap: number, n: number): { rows: number, labelStart: number, bytes: number } {
+  const rows = cap * 4
+  const labelStart = rows + (n + 1) * NODE_WORDS * 4
+  return { rows, labelStart, bytes: labelStart + (n + 2) * 4 }
+}
+
+/**
+ * URL masks, in the `masks` buffer: [rows: m * MASK_WORDS u32][textStart: m + 1 u32]. A mask
+ * reference is its row number plus one; MASK_NEXT chains the masks anchored at one node. The text
+ * of mask i is maskText[textStart[i] .. textStart[i + 1]).
+ */
+export const MASK_NEXT = 0
+export const MASK_HEAD = 1
+export const MASK_FLAGS = 2
+export const MASK_WORDS = 3
+/** Flag: the mask's host part has no `*`, so it is tried only when the URL's host is the anchor itself. */
+export const MASK_EXACT_HOST = 1
+
+export function masksLayout (m: number): { textStart: number, bytes: number } {
+  const textStart = m * MASK_WORDS * 4
+  return { textStart, bytes: textStart + (m + 1) * 4 }
+}
+
+/** Smallest power-of-two capacity (>= MIN_CAPACITY) holding n entries at load factor <= MAX_LOAD. */
+export function capacityFor (n: number): number {
+  let cap = MIN_CAPACITY
+  while (n > cap * MAX_LOAD) cap *= 2
+  return cap
+}
+
+/** murmur3's 32-bit finalizer: spreads every input bit over the low bits we mask with. */
+export function mix32 (h: number): number {
+  h ^= h >>> 16
+  h = Math.imul(h, 0x85ebca6b)
+  h ^= h >>> 13
+  h = Math.imul(h, 0xc2b2ae35)
+  return (h ^ (h >>> 16)) >>> 0
+}
+
+/** Hash of an IPv4 key (or masked network): networks share their low zero bits, so mix them all. */
+export function hashIpv4 (addr: number): number {
+  return mix32(addr)
+}
+
+/** Hash of an IPv6 key of 4 words at k[off]. */
+export function hashIpv6 (k: Uint32Array, off: number): number {
+  return mix32(mix32(mix32(mix32(k[off]) ^ k[off + 1]) ^ k[off + 2]) ^ k[off + 3])
+}
+
+/** Hash of a file-hash key: its bytes are already uniformly random, so the first word is enough. */
+export function hashDigest (k: Uint32Array, off: number): number {
+  return k[off]
+}
+
+/**
+ * Hash of a trie key (parent node, label chars s..e of str). Labels are compared as bytes; the
+ * caller passes ASCII strings (or UTF-8 bytes spelled as latin1 chars), so a char code is a byte.
+ */
+export function hashLabel (parent: number, str: string, s: number, e: number): number {
+  let h = Math.imul(parent ^ 0x811c9dc5, 0x01000193)
+  for (let i = s; i < e; i++) h = Math.imul(h ^ str.charCodeAt(i), 0x01000193)
+  return mix32(h)
+}
+
+/** IPv4 netmask of a prefix length as a u32. */
+export function maskV4 (prefix: number): number {
+  return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0
+}
+
+/** Mask word i (0..3) of an IPv6 prefix length. */
+export function maskV6Word (prefix: number, i: number): number {
+  const bits = Math.min(32, Math.max(0, prefix - 32 * i))
+  return maskV4(bits)
+}
+
+/** Big-endian u32 words of key bytes (length a multiple of 4) into k; returns the word count. */
+export function bytesToWords (b: Uint8Array, k: Uint32Array): number {
+  const words = b.length >>> 2
+  for (let i = 0, p = 0; i < words; i++, p += 4) k[i] = ((b[p] << 24) | (b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]) >>> 0
+  return words
+}

@@ -1,0 +1,173 @@
+/**
+ * Build-time domain suffix trie and URL masks. The trie is one hash table keyed by (parent node,
+ * label), labels walked from the right (`com` -> `example` -> `www`); masks hang off the node
+ * that anchors them. Strings here are byte strings (text.ts toByteString): one char per byte.
+ */
+import { GrowBytes, GrowU32, sharedBuffer, place } from './grow.js'
+import {
+  NONE, ROOT, NODE_WORDS, NODE_MASKS, MASK_WORDS, MASK_NEXT, MASK_EXACT_HOST, MASK_FLAGS,
+  capacityFor, hashLabel, nodesLayout, masksLayout
+} from './layout.js'
+
+const DOT = 46
+const STAR = 42
+const SLASH = 47
+const QUESTION = 63
+
+/** The growing trie: node rows, labels, and the (parent, label) -> node table. */
+export class TrieBuilder {
+  private slots = new Uint32Array(16)
+  /** NODE_WORDS u32 per node; row 0 is the root. */
+  readonly rows = new GrowU32(64 * NODE_WORDS)
+  /** labelStart[i] .. labelStart[i + 1] is node i's label; always one entry past the last node. */
+  readonly labelStart = new GrowU32()
+  readonly labels = new GrowBytes()
+  private readonly hashes = new GrowU32()
+
+  constructor () {
+    this.rows.reserve(NODE_WORDS)
+    this.rows.length = NODE_WORDS
+    this.labelStart.push(0)
+    this.labelStart.push(0)
+    this.hashes.push(0)
+  }
+
+  /** Nodes other than the root. */
+  get size (): number { return this.hashes.length - 1 }
+
+  /** The node of the labels of str[s..e) (ROOT when empty), created as needed. */
+  nodeOf (str: string, s: number, e: number): number {
+    if (s === e) return ROOT
+    let node = ROOT
+    let end = e
+    for (;;) {
+      let dot = end - 1
+      while (dot >= s && str.charCodeAt(dot) !== DOT) dot--
+      node = this.child(node, str, dot + 1, end)
+      if (dot < s) return node
+      end = dot
+    }
+  }
+
+  private child (parent: number, str: string, s: number, e: number): number {
+    const h = hashLabel(parent, str, s, e)
+    const { slots } = this
+    const mask = slots.length - 1
+    const rows = this.rows.a
+    const starts = this.labelStart.a
+    const labels = this.labels.a
+    for (let i = h & mask; ; i = (i + 1) & mask) {
+      const node = slots[i]
+      if (node === NONE) break
+      if (rows[node * NODE_WORDS] !== parent) continue
+      const ls = starts[node]
+      if (starts[node + 1] - ls !== e - s) continue
+      let j = 0
+      while (j < e - s && labels[ls + j] === str.charCodeAt(s + j)) j++
+      if (j === e - s) return node
+    }
+    const node = this.hashes.push(h)
+    this.rows.reserve(NODE_WORDS)
+    this.rows.a.fill(NONE, this.rows.length, this.rows.length + NODE_WORDS)
+    this.rows.a[this.rows.length] = parent
+    this.rows.length += NODE_WORDS
+    this.labels.reserve(e - s)
+    for (let j = s; j < e; j++) this.labels.a[this.labels.length++] = str.charCodeAt(j)
+    this.labelStart.push(this.labels.length)
+    if (this.size > slots.length * 0.5) {
+      this.slots = new Uint32Array(slots.length * 2)
+      for (let n = 1; n <= this.size; n++) place(this.slots, this.hashes.a[n], n)
+    } else {
+      place(slots, h, node)
+    }
+    return node
+  }
+
+  /** The `nodes` and `labels` buffers (layout.ts nodesLayout). */
+  toShared (): { nodes: SharedArrayBuffer, labels: SharedArrayBuffer, cap: number, n: number } {
+    const n = this.size
+    const cap = capacityFor(n)
+    const lay = nodesLayout(cap, n)
+    const nodes = sharedBuffer(lay.bytes, 'the domain trie')
+    const slots = new Uint32Array(nodes, 0, cap)
+    for (let i = 1; i <= n; i++) place(slots, this.hashes.a[i], i)
+    new Uint32Array(nodes, lay.rows, (n + 1) * NODE_WORDS).set(this.rows.a.subarray(0, (n + 1) * NODE_WORDS))
+    new Uint32Array(nodes, lay.labelStart, n + 2).set(this.labelStart.a.subarray(0, n + 2))
+    const labels = sharedBuffer(this.labels.length, 'the label arena')
+    new Uint8Array(labels).set(this.labels.a.subarray(0, this.labels.length))
+    return { nodes, labels, cap, n }
+  }
+}
+
+/**
+ * Where a mask is anchored: the labels [s, e) of the mask text (s === e: the root), and whether the
+ * host part is literal (then only that exact host is tried). The host part ends at the first `/`
+ * or `?`; with a `*` in it, the anchor is the complete labels after the last `*`: `*.example.com`
+ * -> example.com, `ex*ample.com` -> com (the `*` may end inside `ample`), `example.com*` -> root.
+ */
+export function maskAnchor (m: string): { s: number, e: number, exact: boolean } {
+  let hostEnd = 0
+  let star = -1
+  for (; hostEnd < m.length; hostEnd++) {
+    const c = m.charCodeAt(hostEnd)
+    if (c === SLASH || c === QUESTION) break
+    if (c === STAR) star = hostEnd
+  }
+  if (star < 0) return { s: 0, e: hostEnd, exact: true }
+  let s = star + 1
+  if (s < hostEnd && m.charCodeAt(s) === DOT) {
+    s++
+  } else {
+    while (s < hostEnd && m.charCodeAt(s) !== DOT) s++
+    s = s < hostEnd ? s + 1 : hostEnd
+  }
+  return { s, e: hostEnd, exact: false }
+}
+
+/** The growing set of distinct URL masks, each attached to its anchor node in the trie. */
+export class MaskBuilder {
+  /** MASK_WORDS u32 per mask. */
+  readonly rows = new GrowU32(16 * MASK_WORDS)
+  readonly textStart = new GrowU32()
+  readonly text = new GrowBytes()
+  private readonly byText = new Map<string, number>()
+
+  constructor () { this.textStart.push(0) }
+
+  get size (): number { return this.textStart.length - 1 }
+
+  /** Mask index of byte string m, adding and anchoring it when new. */
+  findOrAdd (m: string, trie: TrieBuilder): number {
+    const known = this.byText.get(m)
+    if (known !== undefined) return known
+    const idx = this.size
+    const anchor = maskAnchor(m)
+    const node = trie.nodeOf(m, anchor.s, anchor.e)
+    const nodeRow = node * NODE_WORDS
+    this.rows.reserve(MASK_WORDS)
+    const r = this.rows.length
+    this.rows.a.fill(NONE, r, r + MASK_WORDS)
+    // Prepend to the node's mask chain; chains hold mask index + 1 so that 0 ends them.
+    this.rows.a[r + MASK_NEXT] = trie.rows.a[nodeRow + NODE_MASKS]
+    this.rows.a[r + MASK_FLAGS] = anchor.exact ? MASK_EXACT_HOST : 0
+    this.rows.length += MASK_WORDS
+    trie.rows.a[nodeRow + NODE_MASKS] = idx + 1
+    this.text.reserve(m.length)
+    for (let j = 0; j < m.length; j++) this.text.a[this.text.length++] = m.charCodeAt(j)
+    this.textStart.push(this.text.length)
+    this.byText.set(m, idx)
+    return idx
+  }
+
+  /** The `masks` and `maskText` buffers (layout.ts masksLayout). */
+  toShared (): { masks: SharedArrayBuffer, text: SharedArrayBuffer, n: number } {
+    const n = this.size
+    const lay = masksLayout(n)
+    const masks = sharedBuffer(lay.bytes, 'the URL masks')
+    new Uint32Array(masks, 0, n * MASK_WORDS).set(this.rows.a.subarray(0, n * MASK_WORDS))
+    new Uint32Array(masks, lay.textStart, n + 1).set(this.textStart.a.subarray(0, n + 1))
+    const text = sharedBuffer(this.text.length, 'the mask arena')
+    new Uint8Array(text).set(this.text.a.subarray(0, this.text.length))
+    return { masks, text, n }
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * Read-only typed-array views over a generation's buffers, and the check that a handle's buffers
+ * have the sizes its geometry implies (run on every handle, so a bad snapshot fails loudly at open
+ * rather than as a wrong answer or an endless probe later).
+ */
+import type { GenerationHandle } from './types.js'
+import {
+  KEY_WORDS, LAYOUT_VERSION, MAX_LOAD, MIN_CAPACITY, NONE, REC_WORDS,
+  keyedLayout, maskV6Word, masksLayout, nodesLayout
+} from './layout.js'
+
+/** One keyed table (hashes, IPs, or the CIDRs of one prefix length), as views. */
+export class KeyTable {
+  readonly slots: Uint32Array
+  readonly heads: Uint32Array
+  readonly keys: Uint32Array
+  readonly mask: number
+  readonly words: number
+  /** CIDR tables: the prefix length and its netmask words (all ones for exact tables). */
+  readonly prefix: number
+  readonly netmask: Uint32Array
+
+  constructor (buffer: SharedArrayBuffer, cap: number, n: number, words: number, prefix: number) {
+    const lay = keyedLayout(cap, n, words)
+    this.slots = new Uint32Array(buffer, 0, cap)
+    this.heads = new Uint32Array(buffer, lay.heads, n)
+    this.keys = new Uint32Array(buffer, lay.keys, n * words)
+    this.mask = cap - 1
+    this.words = words
+    this.prefix = prefix
+    // Word 0 of an IPv6 netmask of length p is the IPv4 netmask of p (capped at 32), so one rule serves both.
+    this.netmask = new Uint32Array(4)
+    for (let i = 0; i < 4; i++) this.netmask[i] = maskV6Word(prefix, i)
+  }
+}
+
+/** Entry (index + 1) of the one-word key `key` with hash h, or NONE. Hot path: no allocation. */
+export function findU32 (t: KeyTable, key: number, h: number): number {
+  const { slots, keys, mask } = t
+  for (let s = h & mask; ; s = (s + 1) & mask) {
+    const e = slots[s]
+    if (e === NONE || keys[e - 1] === key) return e
+  }
+}
+
+/** Entry (index + 1) of the key k[0 .. t.words) with hash h, or NONE. Hot path: no allocation. */
+export function findWords (t: KeyTable, k: Uint32Array, h: number): number {
+  const { slots, keys, mask, words } = t
+  for (let s = h & mask; ; s = (s + 1) & mask) {
+    const e = slots[s]
+    if (e === NONE) return NONE
+    const base = (e - 1) * words
+    let i = 0
+    while (i < words && keys[base + i] === k[i]) i++
+    if (i === words) return e
+  }
+}
+
+/** CIDR tables of one family present in a handle, longest prefix first. */
+export function openCidrs (handle: GenerationHandle, family: 4 | 6): KeyTable[] {
+  const out: KeyTable[] = []
+  const re = family === 4 ? /^cidr4\/(\d+)$/ : /^cidr6\/(\d+)$/
+  for (const name of Object.keys(handle.buffers)) {
+    const m = re.exec(name)
+    if (m === null) continue
+    const g = handle.geometry
+    out.push(new KeyTable(handle.buffers[name], g[`${name}.cap`], g[`${name}.n`], family === 4 ? 1 : 4, Number(m[1])))
+  }
+  return out.sort((a, b) => b.prefix - a.prefix)
+}
+
+/** What is wrong with a handle's buffers given its geometry, or null when they agree. */
+export function checkHandle (handle: GenerationHandle): string | null {
+  const g = handle.geometry
+  const b = handle.buffers
+  if (g.layout !== LAYOUT_VERSION) return `layout version ${g.layout} (this build reads ${LAYOUT_VERSION})`
+  const size = (name: string): number => b[name]?.byteLength ?? -1
+  const table = (name: string, words: number): string | null => {
+    const cap = g[`${name}.cap`]
+    const n = g[`${name}.n`]
+    if (!isPow2(cap) || cap < MIN_CAPACITY || !Number.isInteger(n) || n < 0 || n > cap * MAX_LOAD) return `bad geometry for table ${name}`
+    return size(name) === keyedLayout(cap, n, words).bytes ? null : `table ${name} has the wrong size`
+  }
+  for (const [name, words] of Object.entries(KEY_WORDS)) {
+    const err = table(name, words)
+    if (err !== null) return err
+  }
+  for (const name of Object.keys(b)) {
+    const m = /^cidr([46])\/(\d+)$/.exec(name)
+    if (m === null) continue
+    const max = m[1] === '4' ? 32 : 128
+    if (Number(m[2]) >= max) return `CIDR table ${name} has a bad prefix`
+    const err = table(name, m[1] === '4' ? 1 : 4)
+    if (err !== null) return err
+  }
+  const recs = g['records.n']
+  if (!Number.isInteger(recs) || size('records') !== (recs + 1) * REC_WORDS * 4) return 'record table has the wrong size'
+  if (size('arena') < 0) return 'context arena is missing'
+  const nodesCap = g['nodes.cap']
+  const nodes = g['nodes.n']
+  if (!isPow2(nodesCap) || !Number.isInteger(nodes) || nodes > nodesCap * MAX_LOAD) return 'bad geometry for the domain trie'
+  const nl = nodesLayout(nodesCap, nodes)
+  if (size('nodes') !== nl.bytes) return 'domain trie has the wrong size'
+  if (new Uint32Array(b.nodes, nl.labelStart, nodes + 2)[nodes + 1] !== size('labels')) return 'label arena has the wrong size'
+  const masks = g['masks.n']
+  if (!Number.isInteger(masks) || size('masks') !== masksLayout(masks).bytes) return 'URL mask table has the wrong size'
+  if (new Uint32Array(b.masks, masksLayout(masks).textStart, masks + 1)[masks] !== size('maskText')) return 'mask arena has the wrong size'
+  return null
+}
+
+function isPow2 (x: number): boolean {
+  return Number.isInteger(x) && x > 0 && (x & (x - 1)) === 0
+}
