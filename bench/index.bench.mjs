@@ -12,7 +12,10 @@ const dist = (p) => new URL(`../dist/index/${p}`, import.meta.url).href
 
 /** Share of each key kind in the mixed set. */
 const MIX = { md5: 0.30, sha1: 0.10, sha256: 0.20, ipv4: 0.20, cidr: 0.03, domain: 0.12, url: 0.05 }
-const CIDR_PREFIXES = [8, 12, 16, 20, 22, 24, 28]
+// Lengths as ranges split into CIDRs give them: many lengths, mostly long networks.
+const CIDR_PREFIXES = [16, 18, 20, 21, 22, 23, 24, 24, 24, 25, 26, 27, 28, 29, 30, 31]
+// Masks whose host part is all wildcard anchor at the trie root and are tried on every URL lookup.
+const ROOT_MASKS = 3
 const TLDS = ['com', 'net', 'org', 'ru', 'info', 'xyz', 'io', 'de']
 /** Lookups per tinybench iteration: one call per lookup would measure the harness, not the index. */
 const BATCH = 1024
@@ -57,7 +60,7 @@ function makeData (n, rnd) {
   for (let i = 0; i < count.url; i++) {
     const h = `${word(rnd)}${i}.${TLDS[i % TLDS.length]}`
     // Mostly literal hosts with a path glob, some wildcard subdomains, a few root-anchored masks.
-    const mask = i % 5000 === 0 ? `*${word(rnd)}*` : i % 4 === 0 ? `*.${h}/login*` : i % 4 === 1 ? `${h}/dl/*.exe` : `${h}/${word(rnd)}/${word(rnd)}`
+    const mask = i < ROOT_MASKS ? `*${word(rnd)}*` : i % 4 === 0 ? `*.${h}/login*` : i % 4 === 1 ? `${h}/dl/*.exe` : `${h}/${word(rnd)}/${word(rnd)}`
     keys.url.push(mask)
   }
   return keys
@@ -81,34 +84,43 @@ function build (IndexBuilder, keys) {
   return b
 }
 
-/** Query lists: [ours, baseline strings, set of baseline strings]. Half are hits, half misses. */
+/**
+ * Queries for each lookup kind, in two sets of BATCH: `mixed` alternates a hit and a miss (a hit
+ * builds the matched string and pushes records, so it costs more), `misses` has only misses (what
+ * most of a log stream is). Each set holds what FeedIndex is given (bytes, u32, host + rest) and
+ * the same value as a string for the Set baseline.
+ */
 function makeQueries (keys, rnd) {
-  const q = {}
   const pick = (arr) => arr[(rnd() * arr.length) | 0]
-  const hex = (list, width) => {
-    const strs = []
-    for (let i = 0; i < BATCH; i++) strs.push(i % 2 === 0 ? hexOf(pick(list)) : hexOf(randomBytes(rnd, width)))
-    return { buf: Buffer.from(strs.join(''), 'latin1'), strs, set: new Set(list.map(hexOf)), width: width * 2 }
+  const sets = (hit, miss, toQuery) => ({
+    mixed: toQuery(Array.from({ length: BATCH }, (_, i) => i % 2 === 0 ? hit() : miss())),
+    misses: toQuery(Array.from({ length: BATCH }, miss))
+  })
+  const hexQuery = (width) => (strs) => ({ strs, buf: Buffer.from(strs.join(''), 'latin1'), width })
+  const ipQuery = (strs) => ({ strs, addrs: Uint32Array.from(strs, (s) => s.split('.').reduce((a, x) => a * 256 + Number(x), 0)) })
+  const split = (u) => { const i = u.search(/[/?]/); return i < 0 ? [u, ''] : [u.slice(0, i), u.slice(i)] }
+  const urlQuery = (strs) => ({ strs, hosts: strs.map((u) => split(u)[0]), rests: strs.map((u) => split(u)[1]) })
+  const randomIp = () => quad((rnd() * 2 ** 32) >>> 0)
+  return {
+    md5: { set: new Set(keys.md5.map(hexOf)), ...sets(() => hexOf(pick(keys.md5)), () => hexOf(randomBytes(rnd, 16)), hexQuery(32)) },
+    sha256: { set: new Set(keys.sha256.map(hexOf)), ...sets(() => hexOf(pick(keys.sha256)), () => hexOf(randomBytes(rnd, 32)), hexQuery(64)) },
+    ipv4: { set: new Set(keys.ipv4.map(quad)), ...sets(() => quad(pick(keys.ipv4)), randomIp, ipQuery) },
+    cidr: {
+      set: new Set(keys.cidr.map((c) => `${quad(c.net)}/${c.prefix}`)),
+      ...sets(() => { const c = pick(keys.cidr); return quad((c.net + ((rnd() * 2 ** (32 - c.prefix)) >>> 0)) >>> 0) }, randomIp, ipQuery)
+    },
+    domain: {
+      set: new Set(keys.domain.map((d) => d.host)),
+      ...sets(() => `www2.${pick(keys.domain).host}`, () => `${word(rnd)}.${word(rnd)}.com`, urlQuery)
+    },
+    url: {
+      set: new Set(keys.url),
+      ...sets(() => {
+        const m = pick(keys.url)
+        return m.startsWith('*') && !m.startsWith('*.') ? `${word(rnd)}.com/x` : m.replace(/^\*\./, 'a.').replaceAll('*', 'x')
+      }, () => `${word(rnd)}.net/${word(rnd)}`, urlQuery)
+    }
   }
-  q.md5 = hex(keys.md5, 16)
-  q.sha256 = hex(keys.sha256, 32)
-  const addrs = new Uint32Array(BATCH).map((_, i) => i % 2 === 0 ? pick(keys.ipv4) : (rnd() * 2 ** 32) >>> 0)
-  q.ipv4 = { addrs, strs: [...addrs].map(quad), set: new Set(keys.ipv4.map(quad)) }
-  const inNet = new Uint32Array(BATCH).map((_, i) => {
-    const c = pick(keys.cidr)
-    return i % 2 === 0 ? (c.net + ((rnd() * 2 ** (32 - c.prefix)) >>> 0)) >>> 0 : (rnd() * 2 ** 32) >>> 0
-  })
-  q.cidr = { addrs: inNet, strs: [...inNet].map(quad), set: new Set(keys.cidr.map((c) => `${quad(c.net)}/${c.prefix}`)) }
-  const hosts = Array.from({ length: BATCH }, (_, i) => i % 2 === 0 ? `www2.${pick(keys.domain).host}` : `${word(rnd)}.${word(rnd)}.com`)
-  q.domain = { hosts, rests: hosts.map(() => ''), strs: hosts, set: new Set(keys.domain.map((d) => d.host)) }
-  const urls = Array.from({ length: BATCH }, (_, i) => {
-    const m = pick(keys.url)
-    const u = m.startsWith('*') && !m.startsWith('*.') ? `${word(rnd)}.com/x` : m.replace(/^\*\./, 'a.').replaceAll('*', 'x')
-    return i % 2 === 0 ? u : `${word(rnd)}.net/${word(rnd)}`
-  })
-  const split = (u) => { const s = u.search(/[/?]/); return s < 0 ? [u, ''] : [u.slice(0, s), u.slice(s)] }
-  q.url = { hosts: urls.map((u) => split(u)[0]), rests: urls.map((u) => split(u)[1]), strs: urls, set: new Set(keys.url) }
-  return q
 }
 
 function tasks (index, Hits, q) {
@@ -117,18 +129,22 @@ function tasks (index, Hits, q) {
   const hits = new Hits()
   let sink = 0
   const clear = () => { sink += hits.length; hits.clear() }
-  const baseline = (x) => () => { for (let i = 0; i < BATCH; i++) if (x.set.has(x.strs[i])) sink++ }
-  const hexTask = (x) => () => { for (let i = 0; i < BATCH; i++) index.lookupHashHex(x.buf, i * x.width, (i + 1) * x.width, hits); clear() }
-  const ipTask = (x) => () => { for (let i = 0; i < BATCH; i++) index.lookupIpv4(x.addrs[i], hits); clear() }
-  const urlTask = (x, type) => () => { for (let i = 0; i < BATCH; i++) index.lookupUrl(x.hosts[i], x.rests[i], hits, type); clear() }
+  const hex = (x) => () => { for (let i = 0; i < BATCH; i++) index.lookupHashHex(x.buf, i * x.width, (i + 1) * x.width, hits); clear() }
+  const ip = (x) => () => { for (let i = 0; i < BATCH; i++) index.lookupIpv4(x.addrs[i], hits); clear() }
+  const url = (type) => (x) => () => { for (let i = 0; i < BATCH; i++) index.lookupUrl(x.hosts[i], x.rests[i], hits, type); clear() }
+  const setHas = (k) => () => { for (let i = 0; i < BATCH; i++) if (k.set.has(k.mixed.strs[i])) sink++ }
+  // What a Set costs when the value arrives as bytes, as it does in an event: make the string first.
+  const setHexBytes = (k) => () => { const x = k.mixed; for (let i = 0; i < BATCH; i++) if (k.set.has(x.buf.latin1Slice(i * x.width, (i + 1) * x.width))) sink++ }
+  const setIpBytes = (k) => () => { for (let i = 0; i < BATCH; i++) if (k.set.has(quad(k.mixed.addrs[i]))) sink++ }
+  const row = (name, k, ours, fromBytes) => ({ name, mixed: ours(k.mixed), misses: ours(k.misses), set: setHas(k), setFromBytes: fromBytes?.(k) })
   return {
-    list: [
-      ['md5 hex', hexTask(q.md5), baseline(q.md5)],
-      ['sha256 hex', hexTask(q.sha256), baseline(q.sha256)],
-      ['ipv4', ipTask(q.ipv4), baseline(q.ipv4)],
-      ['ipv4 in CIDRs', ipTask(q.cidr), baseline(q.cidr)],
-      ['domain', urlTask(q.domain, 'domain'), baseline(q.domain)],
-      ['url mask', urlTask(q.url, 'url'), baseline(q.url)]
+    rows: [
+      row('md5 hex', q.md5, hex, setHexBytes),
+      row('sha256 hex', q.sha256, hex, setHexBytes),
+      row('ipv4', q.ipv4, ip, setIpBytes),
+      row('ipv4 in CIDRs', q.cidr, ip, setIpBytes),
+      row('domain', q.domain, url('domain')),
+      row('url mask', q.url, url('url'))
     ],
     sink: () => sink
   }
@@ -165,23 +181,30 @@ export async function runIndexBench ({ quick = false } = {}) {
   const q = makeQueries(keys, rnd)
   const t = tasks(index, Hits, q)
   const bench = new Bench({ time: quick ? 200 : 1000, warmupTime: quick ? 50 : 200 })
-  for (const [name, ours, base] of t.list) bench.add(`${name}: FeedIndex`, ours).add(`${name}: Set baseline`, base)
+  const COLUMNS = ['mixed', 'misses', 'set', 'setFromBytes']
+  for (const r of t.rows) for (const c of COLUMNS) if (r[c] !== undefined) bench.add(`${r.name}: ${c}`, r[c])
   await bench.run()
   const perSec = (name) => {
-    const r = bench.getTask(name).result
-    return r.state === 'completed' ? r.throughput.mean * BATCH : NaN
+    const task = bench.getTask(name)
+    if (task === undefined) return null
+    const r = task.result
+    return r.state === 'completed' ? Math.round(r.throughput.mean * BATCH) : null
   }
   const lookups = {}
-  for (const [name] of t.list) {
-    const ours = perSec(`${name}: FeedIndex`)
-    const base = perSec(`${name}: Set baseline`)
-    lookups[name] = { perSec: Math.round(ours), setPerSec: Math.round(base), ratioToSet: Number((ours / base).toFixed(3)) }
+  for (const r of t.rows) {
+    const [mixed, misses, set, setFromBytes] = COLUMNS.map((c) => perSec(`${r.name}: ${c}`))
+    lookups[r.name] = {
+      perSec: mixed, missesPerSec: misses, setPerSec: set, setFromBytesPerSec: setFromBytes,
+      ratioToSet: Number((mixed / set).toFixed(3)),
+      ratioToSetFromBytes: setFromBytes === null ? null : Number((mixed / setFromBytes).toFixed(3))
+    }
   }
 
   const result = {
     indicators: n,
     mix: MIX,
-    cidrPrefixes: CIDR_PREFIXES.length,
+    cidrPrefixLengths: new Set(CIDR_PREFIXES).size,
+    rootMasks: ROOT_MASKS,
     buildMs: Math.round(t2 - t0),
     addMs: Math.round(t1 - t0),
     layoutMs: Math.round(t2 - t1),
@@ -203,8 +226,14 @@ export async function runIndexBench ({ quick = false } = {}) {
     'index bytes / indicator': `${result.bytesPerIndicator} (context arena excluded: ${(result.arenaBytes / 2 ** 20).toFixed(1)} MiB)`,
     'snapshot write / load': `${result.snapshotWriteMs} ms / ${result.snapshotLoadMs} ms (${(snapshotBytes / 2 ** 20).toFixed(1)} MiB)`
   })
+  const fmt = (x) => x === null ? '-' : x.toLocaleString()
   console.table(Object.fromEntries(Object.entries(lookups).map(([k, v]) => [k, {
-    'FeedIndex lookups/s': v.perSec.toLocaleString(), 'Set.has lookups/s': v.setPerSec.toLocaleString(), 'ratio': v.ratioToSet
+    'FeedIndex /s (half hits)': fmt(v.perSec),
+    'FeedIndex /s (misses)': fmt(v.missesPerSec),
+    'Set.has(string) /s': fmt(v.setPerSec),
+    'ratio to Set': v.ratioToSet,
+    'Set.has(string from bytes) /s': fmt(v.setFromBytesPerSec),
+    'ratio to it': v.ratioToSetFromBytes ?? '-'
   }])))
   const dir = new URL('./results/', import.meta.url)
   await mkdir(dir, { recursive: true })

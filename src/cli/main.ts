@@ -4,6 +4,7 @@ import { isFeedmatchError } from '../errors.js'
 import { log } from '../log.js'
 import { registerLookup } from './commands/lookup.js'
 import { registerFeeds } from './commands/feeds.js'
+import { registerServe } from './commands/serve.js'
 
 /** Exit code for errors, as antivirus scanners do: 0 clean, 1 found, 2 error. */
 const EXIT_ERROR = 2
@@ -33,6 +34,7 @@ program
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) })
 
+registerServe(program, run)
 registerLookup(program, run)
 registerFeeds(program, run)
 

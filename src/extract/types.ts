@@ -51,5 +51,12 @@ export class Candidates {
     return true
   }
 
-  clear (src: Buffer): void { this.src = src; this.n = 0 }
+  /** The event's own bytes are src[eventStart, eventEnd) (set by `clear`; CONTEXT rules read them). */
+  eventStart = 0
+  eventEnd = 0
+
+  clear (src: Buffer, eventStart = 0, eventEnd = src.length): void {
+    this.src = src; this.n = 0
+    this.eventStart = eventStart; this.eventEnd = eventEnd
+  }
 }

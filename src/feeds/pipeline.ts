@@ -6,7 +6,7 @@ import { indicatorKeys, type IndexKey } from '../match/keys.js'
 import { detectFormat } from './detect.js'
 import { PARSERS } from './formats/index.js'
 import { recordPolicy } from './filter.js'
-import { isSkipped } from './record.js'
+import { isSkipped, type ParsedItem } from './record.js'
 
 /** How many skipped records a feed keeps with their line, for `feeds check` and the log. */
 const SKIP_SAMPLES = 10
@@ -60,29 +60,34 @@ export async function loadFeed (builder: IndexBuilder, feed: ResolvedFeed, now =
   const keys: IndexKey[] = []
   const duplicatesBefore = builder.duplicates
 
+  const take = (item: ParsedItem): void => {
+    if (isSkipped(item)) { skip(item.reason, item.line); return }
+    const dropped = policy(item)
+    if (dropped !== null) { meta.filtered++; return }
+    keys.length = 0
+    let firstError: string | undefined
+    for (const ind of item.indicators) {
+      const res = indicatorKeys(ind.value, ind.kind)
+      if ('error' in res) firstError ??= res.error
+      else for (const k of res) keys.push(k)
+    }
+    // A record with one good indicator out of three is still useful; one with none is skipped.
+    if (keys.length === 0) { skip(firstError ?? 'record has no indicator', item.line); return }
+    const ctx = builder.addContext(item.context)
+    for (const k of keys) addKey(builder, k, feedId, ctx, meta)
+    meta.records++
+    if (item.expires !== undefined && (nextExpiry === undefined || item.expires < nextExpiry)) nextExpiry = item.expires
+  }
+
   try {
-    for await (const item of parse({
+    for await (const got of parse({
       path: feed.path,
       indicators: (feed.indicators ?? []).map((i) => ({ field: i.field, kind: i.type })),
       records: feed.records,
       csv: feed.csv
     })) {
-      if (isSkipped(item)) { skip(item.reason, item.line); continue }
-      const dropped = policy(item)
-      if (dropped !== null) { meta.filtered++; continue }
-      keys.length = 0
-      let firstError: string | undefined
-      for (const ind of item.indicators) {
-        const res = indicatorKeys(ind.value, ind.kind)
-        if ('error' in res) firstError ??= res.error
-        else for (const k of res) keys.push(k)
-      }
-      // A record with one good indicator out of three is still useful; one with none is skipped.
-      if (keys.length === 0) { skip(firstError ?? 'record has no indicator', item.line); continue }
-      const ctx = builder.addContext(item.context)
-      for (const k of keys) addKey(builder, k, feedId, ctx, meta)
-      meta.records++
-      if (item.expires !== undefined && (nextExpiry === undefined || item.expires < nextExpiry)) nextExpiry = item.expires
+      if (Array.isArray(got)) for (const item of got) take(item)
+      else take(got)
     }
   } catch (err) {
     if (err instanceof FeedmatchError) throw err

@@ -63,5 +63,17 @@ export interface ParserOptions {
   csv?: { delimiter?: string, header?: boolean, comment?: string, columns?: string[] }
 }
 
-/** A parser: reads the file as a stream and yields records and skips in file order. */
-export type FeedParser = (opts: ParserOptions) => AsyncIterable<ParsedItem>
+/**
+ * A parser: reads the file as a stream and yields records and skips in file order, one at a time
+ * or in arrays (an async generator step per record costs about as much as parsing one, so parsers
+ * of big feeds yield a chunk's records at once).
+ */
+export type FeedParser = (opts: ParserOptions) => AsyncIterable<ParsedItem | ParsedItem[]>
+
+/** A parser's output one item at a time (for callers that do not care about batches). */
+export async function * eachItem (items: AsyncIterable<ParsedItem | ParsedItem[]>): AsyncGenerator<ParsedItem> {
+  for await (const got of items) {
+    if (Array.isArray(got)) yield * got
+    else yield got
+  }
+}

@@ -8,6 +8,7 @@ import type { FeedMeta, GenerationHandle } from './types.js'
 import { GrowBytes, GrowTable, GrowU32, full, sharedBuffer } from './grow.js'
 import { MaskBuilder, TrieBuilder } from './trie-builder.js'
 import { toByteString } from './text.js'
+import { buildCidr4Filter } from './cidr-filter.js'
 import {
   CTX_LEN_BYTES, KEY_WORDS, LAYOUT_VERSION, NODE_DOMAIN, NODE_HOST, NODE_WORDS, MASK_HEAD, MASK_WORDS,
   NONE, REC_CTX, REC_FEED, REC_NEXT, REC_WORDS, cidrName, hashDigest, hashIpv4, hashIpv6, maskV4, maskV6Word,
@@ -36,7 +37,7 @@ export class IndexBuilder {
   }
 
   /** CIDR tables by buffer name (cidrName), built on first use of a (family, prefix length). */
-  private readonly cidrs = new Map<string, GrowTable>()
+  private readonly cidrs = new Map<string, { family: 4 | 6, prefix: number, table: GrowTable }>()
   private readonly trie = new TrieBuilder()
   private readonly masks = new MaskBuilder()
   private readonly key = new Uint32Array(8)
@@ -136,13 +137,16 @@ export class IndexBuilder {
     geometry['records.n'] = recWords / REC_WORDS - 1
     buffers.arena = sharedBuffer(this.arena.length, 'the context arena')
     new Uint8Array(buffers.arena).set(this.arena.a.subarray(0, this.arena.length))
-    const tables: Array<[string, GrowTable]> = [...Object.entries(this.keyed), ...this.cidrs]
+    const tables: Array<[string, GrowTable]> = [...Object.entries(this.keyed), ...[...this.cidrs].map(([name, c]) => [name, c.table] as [string, GrowTable])]
     for (const [name, t] of tables) {
       const { buffer, cap, n } = t.toShared(`the ${name} table`)
       buffers[name] = buffer
       geometry[`${name}.cap`] = cap
       geometry[`${name}.n`] = n
     }
+    const filter = buildCidr4Filter([...this.cidrs.values()].filter((c) => c.family === 4).map((c) => [c.prefix, c.table]))
+    buffers.cidr4filter = filter.buffer
+    geometry['cidr4filter.bits'] = filter.bits
     const trie = this.trie.toShared()
     buffers.nodes = trie.nodes
     buffers.labels = trie.labels
@@ -166,9 +170,9 @@ export class IndexBuilder {
 
   private cidrTable (family: 4 | 6, prefix: number, words: number): GrowTable {
     const name = cidrName(family, prefix)
-    let t = this.cidrs.get(name)
-    if (t === undefined) this.cidrs.set(name, t = new GrowTable(words))
-    return t
+    let c = this.cidrs.get(name)
+    if (c === undefined) this.cidrs.set(name, c = { family, prefix, table: new GrowTable(words) })
+    return c.table
   }
 
   private addKeyed (t: GrowTable, h: number, words: number, feedId: number, ctxRef: number, counter: KeyCounter): void {

@@ -11,11 +11,12 @@ import { globMatch } from './glob.js'
 import { HEX_VALUE, formatIpv4, formatIpv6, fromByteString, isAscii, toByteString, wordsToHex } from './text.js'
 import {
   CTX_LEN_BYTES, KEY_WORDS, MASK_EXACT_HOST, MASK_FLAGS, MASK_HEAD, MASK_NEXT, MASK_WORDS, NODE_DOMAIN,
-  NODE_HOST, NODE_MASKS, NODE_PARENT, NODE_WORDS, NONE, REC_CTX, REC_FEED, REC_NEXT, REC_WORDS, ROOT,
+  NODE_HOST, NODE_LABEL, NODE_MASKS, NODE_PARENT, NODE_WORDS, NONE, REC_CTX, REC_FEED, REC_NEXT, REC_WORDS, ROOT,
   bytesToWords, hashDigest, hashIpv4, hashIpv6, hashLabel, masksLayout, nodesLayout, type KeyedName
 } from './layout.js'
 
 const DOT = 46
+const HEX_PER_WORD = 8
 
 /** Lookups over one FeedIndex generation (any thread; the memory is shared, never copied). */
 export class FeedIndex {
@@ -23,12 +24,13 @@ export class FeedIndex {
   private readonly tables: Record<KeyedName, KeyTable>
   private readonly cidr4: KeyTable[]
   private readonly cidr6: KeyTable[]
+  private readonly cidr4Filter: Uint32Array
+  private readonly cidr4FilterShift: number
   private readonly records: Uint32Array
   private readonly arena: Uint8Array
   private readonly nodeSlots: Uint32Array
   private readonly nodeMask: number
   private readonly nodeRows: Uint32Array
-  private readonly labelStart: Uint32Array
   private readonly labels: Uint8Array
   private readonly maskRows: Uint32Array
   private readonly maskStart: Uint32Array
@@ -49,13 +51,15 @@ export class FeedIndex {
     this.tables = { md5: keyed('md5'), sha1: keyed('sha1'), sha256: keyed('sha256'), ipv4: keyed('ipv4'), ipv6: keyed('ipv6') }
     this.cidr4 = openCidrs(handle, 4)
     this.cidr6 = openCidrs(handle, 6)
+    this.cidr4Filter = new Uint32Array(b.cidr4filter)
+    // With no IPv4 CIDR the shift is never used (the CIDR loop is empty): `>>> 32` would not shift.
+    this.cidr4FilterShift = 32 - g['cidr4filter.bits']
     this.records = new Uint32Array(b.records)
     this.arena = new Uint8Array(b.arena)
     const nl = nodesLayout(g['nodes.cap'], g['nodes.n'])
     this.nodeSlots = new Uint32Array(b.nodes, 0, g['nodes.cap'])
     this.nodeMask = g['nodes.cap'] - 1
-    this.nodeRows = new Uint32Array(b.nodes, nl.rows, (g['nodes.n'] + 1) * NODE_WORDS)
-    this.labelStart = new Uint32Array(b.nodes, nl.labelStart, g['nodes.n'] + 2)
+    this.nodeRows = new Uint32Array(b.nodes, nl.rows, (g['nodes.n'] + 2) * NODE_WORDS)
     this.labels = new Uint8Array(b.labels)
     const ml = masksLayout(g['masks.n'])
     this.maskRows = new Uint32Array(b.masks, 0, g['masks.n'] * MASK_WORDS)
@@ -71,16 +75,34 @@ export class FeedIndex {
     if (len === 32) { t = this.tables.md5; type = 'md5' } else if (len === 40) { t = this.tables.sha1; type = 'sha1' } else if (len === 64) { t = this.tables.sha256; type = 'sha256' } else return
     if (start < 0 || end > src.length) return
     const k = this.key
-    for (let i = 0, p = start; p < end; i++) {
-      let w = 0
-      for (const stop = p + 8; p < stop; p++) {
-        const v = HEX_VALUE[src[p]]
-        if (v < 0) return
-        w = (w << 4) | v
+    const w0 = hexWord(src, start)
+    if (w0 < 0) return
+    k[0] = w0
+    const { slots, keys, mask, words } = t
+    const h = hashDigest(k, 0)
+    const tag = h & ~mask
+    let decoded = false
+    for (let s = h & mask; ; s = (s + 1) & mask) {
+      const v = slots[s]
+      if (v === NONE) return
+      if ((v & ~mask) !== tag) continue
+      const e = v & mask
+      const base = (e - 1) * words
+      if (keys[base] !== w0) continue
+      // Only a first-word match decodes the rest: a miss reads 8 hex chars, not 64. A bad char
+      // further on can only turn this into a miss, which is what it would have been anyway.
+      if (!decoded) {
+        for (let i = 1; i < words; i++) {
+          const w = hexWord(src, start + i * HEX_PER_WORD)
+          if (w < 0) return
+          k[i] = w
+        }
+        decoded = true
       }
-      k[i] = w
+      let i = 1
+      while (i < words && keys[base + i] === k[i]) i++
+      if (i === words) return this.pushChain(t.heads[e - 1], hexText(src, start, end), type, hits)
     }
-    this.digestHit(t, type, hits)
   }
 
   /** Looks up raw digest bytes (16, 20 or 32); anything else finds nothing. */
@@ -99,6 +121,9 @@ export class FeedIndex {
     const e = findU32(t, addr, hashIpv4(addr))
     if (e !== NONE) this.pushChain(t.heads[e - 1], formatIpv4(addr), 'ip', hits)
     const cidrs = this.cidr4
+    if (cidrs.length === 0) return
+    const block = addr >>> this.cidr4FilterShift
+    if ((this.cidr4Filter[block >>> 5] & (1 << (block & 31))) === 0) return
     for (let i = 0; i < cidrs.length; i++) {
       const c = cidrs[i]
       const net = (addr & c.netmask[0]) >>> 0
@@ -208,14 +233,19 @@ export class FeedIndex {
   }
 
   private findNode (parent: number, s: string, from: number, to: number): number {
-    const { nodeSlots, nodeRows, labelStart, labels } = this
+    const { nodeSlots, nodeRows, labels, nodeMask } = this
     const len = to - from
-    for (let i = hashLabel(parent, s, from, to) & this.nodeMask; ; i = (i + 1) & this.nodeMask) {
-      const node = nodeSlots[i]
-      if (node === NONE) return NONE
-      if (nodeRows[node * NODE_WORDS + NODE_PARENT] !== parent) continue
-      const ls = labelStart[node]
-      if (labelStart[node + 1] - ls !== len) continue
+    const h = hashLabel(parent, s, from, to)
+    const tag = h & ~nodeMask
+    for (let i = h & nodeMask; ; i = (i + 1) & nodeMask) {
+      const v = nodeSlots[i]
+      if (v === NONE) return NONE
+      if ((v & ~nodeMask) !== tag) continue
+      const node = v & nodeMask
+      const row = node * NODE_WORDS
+      if (nodeRows[row + NODE_PARENT] !== parent) continue
+      const ls = nodeRows[row + NODE_LABEL]
+      if (nodeRows[row + NODE_WORDS + NODE_LABEL] - ls !== len) continue
       let j = 0
       while (j < len && labels[ls + j] === s.charCodeAt(from + j)) j++
       if (j === len) return node
@@ -235,4 +265,21 @@ export class FeedIndex {
       this.pushChain(maskRows[row + MASK_HEAD], text, type, hits)
     }
   }
+}
+
+/** The u32 spelled by 8 hex chars at src[p], or -1 when one is not a hex digit. */
+function hexWord (src: Uint8Array, p: number): number {
+  let w = 0
+  for (const stop = p + HEX_PER_WORD; p < stop; p++) {
+    const v = HEX_VALUE[src[p]]
+    if (v < 0) return -1
+    w = (w << 4) | v
+  }
+  return w >>> 0
+}
+
+/** The matched hex as lowercase text, sliced from the source (3x faster than spelling the key's words). */
+function hexText (src: Uint8Array, start: number, end: number): string {
+  const buf = src instanceof Buffer ? src : Buffer.from(src.buffer, src.byteOffset, src.byteLength)
+  return buf.toString('latin1', start, end).toLowerCase()
 }

@@ -4,7 +4,7 @@
  * SharedArrayBuffers sized exactly (see layout.ts).
  */
 import { FeedmatchError } from '../errors.js'
-import { NONE, keyedLayout, capacityFor } from './layout.js'
+import { NONE, keyedLayout, capacityFor, slotValue } from './layout.js'
 
 /** Largest element count of one u32 array we accept (references are u32, and 0 means none). */
 export const MAX_ENTRIES = 0xfffffffe
@@ -89,9 +89,12 @@ export class GrowTable {
     const { words, slots } = this
     const keys = this.keys.a
     const mask = slots.length - 1
+    const tag = h & ~mask
     for (let s = h & mask; ; s = (s + 1) & mask) {
-      const e = slots[s]
-      if (e === NONE) break
+      const v = slots[s]
+      if (v === NONE) break
+      if ((v & ~mask) !== tag) continue
+      const e = v & mask
       const base = (e - 1) * words
       let i = 0
       while (i < words && keys[base + i] === k[off + i]) i++
@@ -128,10 +131,10 @@ export class GrowTable {
   }
 }
 
-/** Puts value v in the first free slot from h (linear probing, power-of-two capacity). */
-export function place (slots: Uint32Array, h: number, v: number): void {
+/** Puts id in the first free slot from h (linear probing, power-of-two capacity; layout.ts slotValue). */
+export function place (slots: Uint32Array, h: number, id: number): void {
   const mask = slots.length - 1
   let s = h & mask
   while (slots[s] !== NONE) s = (s + 1) & mask
-  slots[s] = v
+  slots[s] = slotValue(h, id, mask)
 }

@@ -43,6 +43,29 @@ export function cidrName (family: 4 | 6, prefix: number): string {
 }
 
 /**
+ * IPv4 CIDR block filter, in the `cidr4filter` buffer: one bit per block of the address space
+ * (2^bits blocks), set when some feed network overlaps the block. Without it every IPv4 lookup
+ * probes every prefix length present, and ranges stored as CIDRs bring twenty lengths or more; with
+ * it, an address outside every feed network costs one bit read. Sized to the CIDR count (about
+ * 2^CIDR4_FILTER_SPREAD blocks per network, so few bits are set), capped at 2^20 bits = 128 KiB.
+ */
+export const CIDR4_FILTER_MIN_BITS = 8
+export const CIDR4_FILTER_MAX_BITS = 20
+export const CIDR4_FILTER_SPREAD = 5
+
+/** Filter size (log2 of its bit count) for n IPv4 CIDRs; 0 (no filter) when there are none. */
+export function cidr4FilterBits (n: number): number {
+  if (n === 0) return 0
+  const bits = Math.ceil(Math.log2(n)) + CIDR4_FILTER_SPREAD
+  return Math.min(CIDR4_FILTER_MAX_BITS, Math.max(CIDR4_FILTER_MIN_BITS, bits))
+}
+
+/** Bytes of a filter of 2^bits bits (0 bits: no filter). */
+export function cidr4FilterBytes (bits: number): number {
+  return bits === 0 ? 0 : 2 ** bits / 8
+}
+
+/**
  * A keyed table buffer is [slots: cap u32][heads: n u32][keys: n * words u32].
  * Why not slots holding the key itself (as DESIGN.md first sketched): at a power-of-two capacity
  * the load factor ends anywhere in 0.35..0.7, so up to 65% of 36-byte SHA256 slots would be empty
@@ -56,22 +79,24 @@ export function keyedLayout (cap: number, n: number, words: number): { heads: nu
 }
 
 /**
- * Domain trie nodes, in the `nodes` buffer: [slots: cap u32][rows: (n + 1) * NODE_WORDS u32]
- * [labelStart: n + 2 u32]. Node 0 is the root (never in the slots, so a slot value is the node id
- * itself); node i's label is labels[labelStart[i] .. labelStart[i + 1]), which needs no length field
- * because labels are appended in node order.
+ * Domain trie nodes, in the `nodes` buffer: [slots: cap u32][rows: (n + 2) * NODE_WORDS u32].
+ * Node 0 is the root (never in the slots, so a slot value is the node id itself); row n + 1 is a
+ * sentinel holding only NODE_LABEL. Node i's label is labels[row i LABEL .. row i+1 LABEL): labels
+ * are appended in node order, so the next row's start is this one's end and no length is stored.
+ * The label start sits in the row beside the parent, so checking a probed node costs one cache
+ * line, plus the label bytes when the parent matches.
  */
 export const NODE_PARENT = 0
-export const NODE_DOMAIN = 1
-export const NODE_HOST = 2
-export const NODE_MASKS = 3
-export const NODE_WORDS = 4
+export const NODE_LABEL = 1
+export const NODE_DOMAIN = 2
+export const NODE_HOST = 3
+export const NODE_MASKS = 4
+export const NODE_WORDS = 5
 export const ROOT = 0
 
-export function nodesLayout (cap: number, n: number): { rows: number, labelStart: number, bytes: number } {
+export function nodesLayout (cap: number, n: number): { rows: number, bytes: number } {
   const rows = cap * 4
-  const labelStart = rows + (n + 1) * NODE_WORDS * 4
-  return { rows, labelStart, bytes: labelStart + (n + 2) * 4 }
+  return { rows, bytes: rows + (n + 2) * NODE_WORDS * 4 }
 }
 
 /**
@@ -89,6 +114,17 @@ export const MASK_EXACT_HOST = 1
 export function masksLayout (m: number): { textStart: number, bytes: number } {
   const textStart = m * MASK_WORDS * 4
   return { textStart, bytes: textStart + (m + 1) * 4 }
+}
+
+/**
+ * A slot holds an id (entry index + 1, or node id) in its low log2(cap) bits and, above them, the
+ * top bits of the key's hash: 0 is empty, since ids start at 1 and ids stay below cap (load <= 0.7).
+ * Why the hash bits: a probe rejects most wrong keys from the slot alone, without reading the
+ * entry, which would be a second cache miss on a large table; misses (most lookups) gain most.
+ * A probe compares `slot & ~mask` with `h & ~mask`, then reads entry `slot & mask`.
+ */
+export function slotValue (h: number, id: number, mask: number): number {
+  return ((h & ~mask) | id) >>> 0
 }
 
 /** Smallest power-of-two capacity (>= MIN_CAPACITY) holding n entries at load factor <= MAX_LOAD. */

@@ -29,15 +29,16 @@ export function fromByteString (s: string): string {
   return isAscii(s) ? s : Buffer.from(s, 'latin1').toString('utf8')
 }
 
-/** Two lowercase hex digits of each byte value: a hit's hex is 16-32 table reads, ~3x faster than toString(16). */
-const HEX_PAIR: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'))
+const HEX_DIGIT = new Uint8Array(Buffer.from('0123456789abcdef', 'latin1'))
+const char = String.fromCharCode
 
-/** Lowercase hex of `words` big-endian u32 words at k[off]. */
+/** Lowercase hex of `words` big-endian u32 words at k[off] (one 8-char string a word: ~2x faster than toString(16)). */
 export function wordsToHex (k: Uint32Array, off: number, words: number): string {
+  const d = HEX_DIGIT
   let s = ''
   for (let i = 0; i < words; i++) {
     const w = k[off + i]
-    s += HEX_PAIR[w >>> 24] + HEX_PAIR[(w >>> 16) & 255] + HEX_PAIR[(w >>> 8) & 255] + HEX_PAIR[w & 255]
+    s += char(d[w >>> 28], d[(w >>> 24) & 15], d[(w >>> 20) & 15], d[(w >>> 16) & 15], d[(w >>> 12) & 15], d[(w >>> 8) & 15], d[(w >>> 4) & 15], d[w & 15])
   }
   return s
 }

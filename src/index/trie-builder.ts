@@ -5,7 +5,7 @@
  */
 import { GrowBytes, GrowU32, sharedBuffer, place } from './grow.js'
 import {
-  NONE, ROOT, NODE_WORDS, NODE_MASKS, MASK_WORDS, MASK_NEXT, MASK_EXACT_HOST, MASK_FLAGS,
+  NONE, ROOT, NODE_LABEL, NODE_PARENT, NODE_WORDS, NODE_MASKS, MASK_WORDS, MASK_NEXT, MASK_EXACT_HOST, MASK_FLAGS,
   capacityFor, hashLabel, nodesLayout, masksLayout
 } from './layout.js'
 
@@ -17,18 +17,14 @@ const QUESTION = 63
 /** The growing trie: node rows, labels, and the (parent, label) -> node table. */
 export class TrieBuilder {
   private slots = new Uint32Array(16)
-  /** NODE_WORDS u32 per node; row 0 is the root. */
+  /** NODE_WORDS u32 per node; row 0 is the root (layout.ts; the sentinel row is added by toShared). */
   readonly rows = new GrowU32(64 * NODE_WORDS)
-  /** labelStart[i] .. labelStart[i + 1] is node i's label; always one entry past the last node. */
-  readonly labelStart = new GrowU32()
   readonly labels = new GrowBytes()
   private readonly hashes = new GrowU32()
 
   constructor () {
     this.rows.reserve(NODE_WORDS)
     this.rows.length = NODE_WORDS
-    this.labelStart.push(0)
-    this.labelStart.push(0)
     this.hashes.push(0)
   }
 
@@ -54,14 +50,19 @@ export class TrieBuilder {
     const { slots } = this
     const mask = slots.length - 1
     const rows = this.rows.a
-    const starts = this.labelStart.a
     const labels = this.labels.a
+    const last = this.size
+    const tag = h & ~mask
     for (let i = h & mask; ; i = (i + 1) & mask) {
-      const node = slots[i]
-      if (node === NONE) break
-      if (rows[node * NODE_WORDS] !== parent) continue
-      const ls = starts[node]
-      if (starts[node + 1] - ls !== e - s) continue
+      const v = slots[i]
+      if (v === NONE) break
+      if ((v & ~mask) !== tag) continue
+      const node = v & mask
+      const row = node * NODE_WORDS
+      if (rows[row + NODE_PARENT] !== parent) continue
+      const ls = rows[row + NODE_LABEL]
+      const le = node === last ? this.labels.length : rows[row + NODE_WORDS + NODE_LABEL]
+      if (le - ls !== e - s) continue
       let j = 0
       while (j < e - s && labels[ls + j] === str.charCodeAt(s + j)) j++
       if (j === e - s) return node
@@ -69,11 +70,11 @@ export class TrieBuilder {
     const node = this.hashes.push(h)
     this.rows.reserve(NODE_WORDS)
     this.rows.a.fill(NONE, this.rows.length, this.rows.length + NODE_WORDS)
-    this.rows.a[this.rows.length] = parent
+    this.rows.a[this.rows.length + NODE_PARENT] = parent
+    this.rows.a[this.rows.length + NODE_LABEL] = this.labels.length
     this.rows.length += NODE_WORDS
     this.labels.reserve(e - s)
     for (let j = s; j < e; j++) this.labels.a[this.labels.length++] = str.charCodeAt(j)
-    this.labelStart.push(this.labels.length)
     if (this.size > slots.length * 0.5) {
       this.slots = new Uint32Array(slots.length * 2)
       for (let n = 1; n <= this.size; n++) place(this.slots, this.hashes.a[n], n)
@@ -91,8 +92,9 @@ export class TrieBuilder {
     const nodes = sharedBuffer(lay.bytes, 'the domain trie')
     const slots = new Uint32Array(nodes, 0, cap)
     for (let i = 1; i <= n; i++) place(slots, this.hashes.a[i], i)
-    new Uint32Array(nodes, lay.rows, (n + 1) * NODE_WORDS).set(this.rows.a.subarray(0, (n + 1) * NODE_WORDS))
-    new Uint32Array(nodes, lay.labelStart, n + 2).set(this.labelStart.a.subarray(0, n + 2))
+    const rows = new Uint32Array(nodes, lay.rows, (n + 2) * NODE_WORDS)
+    rows.set(this.rows.a.subarray(0, (n + 1) * NODE_WORDS))
+    rows[(n + 1) * NODE_WORDS + NODE_LABEL] = this.labels.length
     const labels = sharedBuffer(this.labels.length, 'the label arena')
     new Uint8Array(labels).set(this.labels.a.subarray(0, this.labels.length))
     return { nodes, labels, cap, n }

@@ -5,8 +5,8 @@
  */
 import type { GenerationHandle } from './types.js'
 import {
-  KEY_WORDS, LAYOUT_VERSION, MAX_LOAD, MIN_CAPACITY, NONE, REC_WORDS,
-  keyedLayout, maskV6Word, masksLayout, nodesLayout
+  CIDR4_FILTER_MAX_BITS, KEY_WORDS, LAYOUT_VERSION, cidr4FilterBytes, MAX_LOAD, MIN_CAPACITY, NONE, REC_WORDS,
+  NODE_LABEL, NODE_WORDS, keyedLayout, maskV6Word, masksLayout, nodesLayout
 } from './layout.js'
 
 /** One keyed table (hashes, IPs, or the CIDRs of one prefix length), as views. */
@@ -37,18 +37,23 @@ export class KeyTable {
 /** Entry (index + 1) of the one-word key `key` with hash h, or NONE. Hot path: no allocation. */
 export function findU32 (t: KeyTable, key: number, h: number): number {
   const { slots, keys, mask } = t
+  const tag = h & ~mask
   for (let s = h & mask; ; s = (s + 1) & mask) {
-    const e = slots[s]
-    if (e === NONE || keys[e - 1] === key) return e
+    const v = slots[s]
+    if (v === NONE) return NONE
+    if ((v & ~mask) === tag && keys[(v & mask) - 1] === key) return v & mask
   }
 }
 
 /** Entry (index + 1) of the key k[0 .. t.words) with hash h, or NONE. Hot path: no allocation. */
 export function findWords (t: KeyTable, k: Uint32Array, h: number): number {
   const { slots, keys, mask, words } = t
+  const tag = h & ~mask
   for (let s = h & mask; ; s = (s + 1) & mask) {
-    const e = slots[s]
-    if (e === NONE) return NONE
+    const v = slots[s]
+    if (v === NONE) return NONE
+    if ((v & ~mask) !== tag) continue
+    const e = v & mask
     const base = (e - 1) * words
     let i = 0
     while (i < words && keys[base + i] === k[i]) i++
@@ -93,6 +98,10 @@ export function checkHandle (handle: GenerationHandle): string | null {
     const err = table(name, m[1] === '4' ? 1 : 4)
     if (err !== null) return err
   }
+  const filterBits = g['cidr4filter.bits']
+  if (!Number.isInteger(filterBits) || filterBits < 0 || filterBits > CIDR4_FILTER_MAX_BITS) return 'bad geometry for the CIDR filter'
+  if (size('cidr4filter') !== cidr4FilterBytes(filterBits)) return 'CIDR filter has the wrong size'
+  if (filterBits === 0 && Object.keys(b).some((name) => name.startsWith('cidr4/'))) return 'IPv4 CIDR tables without their filter'
   const recs = g['records.n']
   if (!Number.isInteger(recs) || size('records') !== (recs + 1) * REC_WORDS * 4) return 'record table has the wrong size'
   if (size('arena') < 0) return 'context arena is missing'
@@ -101,7 +110,7 @@ export function checkHandle (handle: GenerationHandle): string | null {
   if (!isPow2(nodesCap) || !Number.isInteger(nodes) || nodes > nodesCap * MAX_LOAD) return 'bad geometry for the domain trie'
   const nl = nodesLayout(nodesCap, nodes)
   if (size('nodes') !== nl.bytes) return 'domain trie has the wrong size'
-  if (new Uint32Array(b.nodes, nl.labelStart, nodes + 2)[nodes + 1] !== size('labels')) return 'label arena has the wrong size'
+  if (new Uint32Array(b.nodes, nl.rows, (nodes + 2) * NODE_WORDS)[(nodes + 1) * NODE_WORDS + NODE_LABEL] !== size('labels')) return 'label arena has the wrong size'
   const masks = g['masks.n']
   if (!Number.isInteger(masks) || size('masks') !== masksLayout(masks).bytes) return 'URL mask table has the wrong size'
   if (new Uint32Array(b.masks, masksLayout(masks).textStart, masks + 1)[masks] !== size('maskText')) return 'mask arena has the wrong size'

@@ -47,13 +47,21 @@ const HEX_LEN: Partial<Record<RuleType, number>> = { MD5: 32, SHA1: 40, SHA256: 
  * values of an event that produced a detection.
  */
 export class EventMatcher {
-  readonly counters = newMatchCounters()
+  /** Counters since the last `takeCounters()`. */
+  counters = newMatchCounters()
   private readonly cands = new Candidates()
   private readonly hits = new Hits()
   private readonly seen = new Set<string>()
   private readonly pending: Array<{ rec: number, matched: string, type: MatchType, value: string, rule: number }> = []
 
   constructor (private readonly index: FeedIndex, private readonly maxPerEvent: number) {}
+
+  /** Returns the counters so far and starts new ones (one set per batch). */
+  takeCounters (): MatchCounters {
+    const c = this.counters
+    this.counters = newMatchCounters()
+    return c
+  }
 
   /**
    * Matches one event `buf[start, end)` with the given extractor; calls `emit` for each detection.
@@ -63,6 +71,7 @@ export class EventMatcher {
     const c = this.counters
     c.events++
     c.bytes += end - start
+    this.cands.n = 0
     const event = buf.subarray(start, end)
     if (event.indexOf(0) !== -1) { c.binary++; return 0 }
     if (!isUtf8(event)) c.invalidUtf8++
@@ -115,6 +124,11 @@ export class EventMatcher {
       emit(d)
     }
     return pending.length
+  }
+
+  /** Rule values of the last event matched, for its finished event. */
+  lastRuleValues (extractor: Extractor): Record<string, string> {
+    return extractor.ruleValues(this.cands)
   }
 
   /** Looks one candidate up; returns its normalized value (for hashes and IPv4 only on a hit). */

@@ -125,6 +125,13 @@ function ecsIndicator (d: Detection): Record<string, unknown> {
   return ind
 }
 
+/** One JSON line. JSON.stringify escapes every C0 control but leaves DEL raw; we promise none. */
+function jsonLine (doc: Record<string, unknown>): string {
+  const out = safeStringify(doc) ?? '{}'
+  // DEL can only sit inside a JSON string here, where `\u007f` means the same.
+  return out.includes('\x7f') ? out.replaceAll('\x7f', '\\u007f') : out
+}
+
 /**
  * ECS, one JSON object a line, built with JSON.stringify so it is safe by construction. Missing
  * values are left out rather than written `-`: in ECS they are typed fields (`source.ip` is an
@@ -154,15 +161,15 @@ const ecsRender: ProgrammaticRender = {
       feed: d.feed, category: d.category, type: d.type, matched: d.matched, value: d.value, rule: d.rule,
       rules: d.rules, context: d.context, file: d.file, line: d.line,
     }
-    return safeStringify(doc) ?? '{}'
+    return jsonLine(doc)
   },
   alert (e) {
-    return safeStringify({
+    return jsonLine({
       '@timestamp': isoTime(e.time),
       event: { kind: 'event', module: 'feedmatch', dataset: 'feedmatch.service', action: e.alert },
       message: e.alert,
       feedmatch: { alert: e.alert, context: e.context },
-    }) ?? '{}'
+    })
   },
   finished (e) {
     const doc: Record<string, unknown> = {
@@ -171,7 +178,7 @@ const ecsRender: ProgrammaticRender = {
     }
     if (isIP(e.sourceIp) !== 0) doc.source = { ip: e.sourceIp }
     doc.feedmatch = { sourceIp: e.sourceIp, detections: e.detections, rules: e.rules }
-    return safeStringify(doc) ?? '{}'
+    return jsonLine(doc)
   },
 }
 

@@ -1,3 +1,4 @@
+import { eachItem } from '../../src/feeds/record.js'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtemp, writeFile } from 'node:fs/promises'
@@ -17,7 +18,7 @@ async function file (text: string, ext = '.json'): Promise<string> {
 
 async function parse (path: string, more: Partial<ParserOptions> = {}): Promise<ParsedItem[]> {
   const out: ParsedItem[] = []
-  for await (const item of parseJson({ path, indicators: [], ...more })) out.push(item)
+  for await (const item of eachItem(parseJson({ path, indicators: [], ...more }))) out.push(item)
   return out
 }
 

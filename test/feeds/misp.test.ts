@@ -1,3 +1,4 @@
+import { eachItem } from '../../src/feeds/record.js'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
@@ -29,7 +30,7 @@ function feed (manifest: unknown, events: Record<string, unknown>): string {
 
 async function parse (path: string): Promise<ParsedItem[]> {
   const out: ParsedItem[] = []
-  for await (const item of parseMisp({ path, indicators: [] })) out.push(item)
+  for await (const item of eachItem(parseMisp({ path, indicators: [] }))) out.push(item)
   return out
 }
 

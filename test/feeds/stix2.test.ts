@@ -1,3 +1,4 @@
+import { eachItem } from '../../src/feeds/record.js'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
@@ -20,7 +21,7 @@ function bundle (objects: Array<object | string>): string {
 
 async function parse (path: string): Promise<ParsedItem[]> {
   const out: ParsedItem[] = []
-  for await (const item of parseStix2({ path, indicators: [] })) out.push(item)
+  for await (const item of eachItem(parseStix2({ path, indicators: [] }))) out.push(item)
   return out
 }
 

@@ -1,3 +1,4 @@
+import { eachItem } from '../../src/feeds/record.js'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtemp, writeFile } from 'node:fs/promises'
@@ -17,7 +18,7 @@ async function file (text: string): Promise<string> {
 
 async function parse (path: string, more: Partial<ParserOptions> = {}): Promise<ParsedItem[]> {
   const out: ParsedItem[] = []
-  for await (const item of parseXml({ path, indicators: [], ...more })) out.push(item)
+  for await (const item of eachItem(parseXml({ path, indicators: [], ...more }))) out.push(item)
   return out
 }
 
@@ -91,12 +92,14 @@ test('malformed XML inside a record skips that record with its line; the records
     '</rec>',
     '<rec id="6"><ip>192.0.2.6</rec>',
     '<rec id="7"><ip>192.0.2.7</ip></rec>',
+    '<rec id="8"><ip>192.0.2.8</ip></stray></rec>',
+    '<rec id="9"><ip>192.0.2.9</ip></rec>',
     '</feed>'
   ].join('\n'))
   const items = await parse(path, { records: 'rec', indicators: [{ field: 'ip', kind: 'ip' }] })
-  assert.deepEqual(records(items).map((r) => [r.line, r.context['@id']]), [[2, '1'], [6, '5'], [9, '7']])
+  assert.deepEqual(records(items).map((r) => [r.line, r.context['@id']]), [[2, '1'], [6, '5'], [9, '7'], [11, '9']])
   const bad = skips(items)
-  assert.deepEqual(bad.map((s) => s.line), [3, 4, 5, 8])
+  assert.deepEqual(bad.map((s) => s.line), [3, 4, 5, 8, 10])
   for (const s of bad) assert.match(s.reason, /^malformed XML: /)
 })
 

@@ -195,7 +195,7 @@ async function brokenRecord (path: string, from: Resume, comment: string): Promi
     for (let i = 0; i < chunk.length;) {
       const nl = chunk.indexOf(0x0a, i)
       const end = nl < 0 ? chunk.length : nl
-      if (prefix.length < 256) prefix += chunk.toString('latin1', i, Math.min(end, i + 256))
+      if (prefix.length < 256) prefix += chunk.toString('utf8', i, Math.min(end, i + 256))
       if (nl < 0) break
       if (skipping) skipping = false
       else if (!isSkippable(prefix.replace(/\r$/, ''), comment)) return { line, next: pos + nl + 1 }

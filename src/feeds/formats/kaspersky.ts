@@ -1,6 +1,6 @@
 import { feedError } from '../detect.js'
 import { mappedIndicators, noIndicator } from '../fields.js'
-import { streamJsonArray } from '../json-stream.js'
+import { streamJsonArrayBatches } from '../json-stream.js'
 import type { FeedParser, FeedRecord, IndicatorField, IndicatorKind, ParsedItem, RawIndicator, SkippedRecord } from '../record.js'
 import { elementSkip, jsonLayout, jsonRecords, type JsonValue } from './json.js'
 
@@ -41,24 +41,26 @@ function mappedRecord (rec: Record<string, unknown>, line: number, fields: Indic
  * Indicators: `MD5`, `SHA1`, `SHA256`, `ip`, `mask` (+ `type`), or the feed's field mapping; the
  * whole record is the context.
  */
-export const parseKaspersky: FeedParser = async function * (opts): AsyncGenerator<ParsedItem> {
+export const parseKaspersky: FeedParser = async function * (opts): AsyncGenerator<ParsedItem | ParsedItem[]> {
   const fields = opts.indicators.length > 0 ? opts.indicators : undefined
+  const toItem = (item: JsonValue | SkippedRecord | { error: string, line: number }): ParsedItem => {
+    if ('error' in item) return elementSkip(opts.path, item)
+    if ('skipped' in item) return item
+    const rec = item.value
+    if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) {
+      return { skipped: true, reason: 'record is not a JSON object', line: item.line }
+    }
+    return fields === undefined
+      ? defaultRecord(rec as Record<string, unknown>, item.line)
+      : mappedRecord(rec as Record<string, unknown>, item.line, fields)
+  }
   try {
     const layout = await jsonLayout(opts.path, opts.records)
-    // The usual layout goes straight to the scanner: one generator less per record.
-    const source: AsyncIterable<JsonValue | SkippedRecord | { error: string, line: number }> =
-      !layout.ndjson && layout.inner === '' ? streamJsonArray(opts.path, layout.at) : jsonRecords(opts.path, layout)
-    for await (const item of source) {
-      if ('error' in item) { yield elementSkip(opts.path, item); continue }
-      if ('skipped' in item) { yield item; continue }
-      const rec = item.value
-      if (typeof rec !== 'object' || rec === null || Array.isArray(rec)) {
-        yield { skipped: true, reason: 'record is not a JSON object', line: item.line }
-      } else if (fields === undefined) {
-        yield defaultRecord(rec as Record<string, unknown>, item.line)
-      } else {
-        yield mappedRecord(rec as Record<string, unknown>, item.line, fields)
-      }
+    if (!layout.ndjson && layout.inner === '') {
+      // The usual layout: a chunk's records at a time, straight from the scanner (the hot path of builds).
+      for await (const batch of streamJsonArrayBatches(opts.path, layout.at)) yield batch.map(toItem)
+    } else {
+      for await (const item of jsonRecords(opts.path, layout)) yield toItem(item)
     }
   } catch (err) {
     throw feedError(opts.path, err)

@@ -3,7 +3,7 @@ import { SaxesParser, type SaxesTagPlain } from 'saxes'
 import { FeedmatchError } from '../../errors.js'
 import { feedError } from '../detect.js'
 import { guessIndicatorFields, mappedIndicators, noIndicator } from '../fields.js'
-import type { FeedParser, IndicatorField, ParsedItem } from '../record.js'
+import { isSkipped, type FeedParser, type IndicatorField, type ParsedItem } from '../record.js'
 
 // A record element bigger than this is dropped (and reported) rather than held: a wrong `records:`
 // that matches the root element must not pull a 2 GB feed into one object.
@@ -69,6 +69,8 @@ class RecordReader {
   private undoInRecord = false
   private lastPoppedInRecord = false
   private afterUnexpected = false
+  // Where in `out` a record closed by the current unwinding went, to retract it if it is undone.
+  private finishedInUnwinding: number | undefined
   private pendingFatal: string | undefined
   // An error inside a start tag (a duplicate attribute) comes before the tag is known as a record.
   private inTag = false
@@ -105,6 +107,7 @@ class RecordReader {
     this.undo = []
     this.undoInRecord = false
     this.afterUnexpected = false
+    this.finishedInUnwinding = undefined
   }
 
   private isRecord (): boolean {
@@ -167,6 +170,7 @@ class RecordReader {
       // The record element itself closed.
       this.rec = undefined
       this.nodes = []
+      this.finishedInUnwinding = this.out.length
       this.out.push(rec.broken !== undefined || node === undefined
         ? { skipped: true, reason: `malformed XML: ${rec.broken ?? 'record dropped'}`, line: rec.line }
         : this.toItem(nodeValue(node, true) as Record<string, unknown>, rec.line))
@@ -179,8 +183,12 @@ class RecordReader {
 
   private onError (reason: string): void {
     if (this.closing) this.fatal(reason)
-    if (this.inTag) { this.tagError ??= reason; return }
-    if (reason.startsWith('unexpected close tag')) {
+    if (reason.startsWith('documents may contain only one root') || reason.startsWith('text data outside of root node')) {
+      // After an unwinding saxes believes it is outside the root; this reader knows better.
+      if (this.stack.length === 0) this.fatal(reason)
+    } else if (this.inTag) {
+      this.tagError ??= reason
+    } else if (reason.startsWith('unexpected close tag')) {
       // saxes closed an element that the close tag did not name: real if the close tag names an
       // ancestor, an unwinding if it names nothing open (then "unmatched closing tag" follows).
       if (this.undo.length === 1) this.undoInRecord = this.lastPoppedInRecord
@@ -190,11 +198,16 @@ class RecordReader {
     } else if (reason.startsWith('unmatched closing tag: ')) {
       const name = reason.slice('unmatched closing tag: '.length).replace(/\.$/, '')
       const inRecord = this.undoInRecord
-      // Undo the unwinding: those elements are still open.
+      // Undo the unwinding: those elements are still open, and a record it closed was not complete.
       for (let i = this.undo.length - 1; i >= 0; i--) this.stack.push(this.undo[i])
+      const finished = this.finishedInUnwinding === undefined ? undefined : this.out[this.finishedInUnwinding]
+      if (finished !== undefined && !isSkipped(finished)) {
+        this.out[this.finishedInUnwinding as number] = { skipped: true, reason: `malformed XML: ${reason} (line ${this.parser.line})`, line: finished.line }
+      }
       this.undo = []
       this.undoInRecord = false
       this.afterUnexpected = false
+      this.finishedInUnwinding = undefined
       this.pendingFatal = undefined
       const at = this.stack.lastIndexOf(name)
       if (at >= 0) {
@@ -205,9 +218,6 @@ class RecordReader {
       } else if (!inRecord) {
         this.fatal(reason)
       }
-    } else if (reason.startsWith('documents may contain only one root') || reason.startsWith('text data outside of root node')) {
-      // After an unwinding saxes believes it is outside the root; this reader knows better.
-      if (this.stack.length === 0) this.fatal(reason)
     } else if (this.rec !== undefined) {
       this.breakRecord(reason)
     } else {

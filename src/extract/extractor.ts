@@ -1,0 +1,197 @@
+/**
+ * A source's extractor (DESIGN.md section 4): normalize rules, then the preset's and the source's
+ * own rules, on the bytes of one event. Lookup rules fill a reusable Candidates list of byte spans;
+ * CONTEXT rules run only on request (`contextValues`), for events that produced a detection.
+ *
+ * Two engines give the same spans: RE2 for any rule set, and the byte scanner (scanner.ts) for the
+ * `generic` preset as shipped, which is several times faster (bench/extract.bench.mjs).
+ */
+import RE2 from 're2'
+import { FeedmatchError } from '../errors.js'
+import { PRESETS } from './presets.js'
+import { compilePattern, forEachMatch } from './re2-rule.js'
+import { scanGeneric, type ScanRules } from './scanner.js'
+import type { Candidates, RuleSpec, SourceSpec } from './types.js'
+
+/** What extracts candidate values from the events of one source. */
+export interface Extractor {
+  /** Preset rules then the source's own (a source rule with a preset rule's name replaces it). */
+  readonly rules: RuleSpec[]
+  /** Which engine `run` uses: the byte scanner (built-in preset as shipped) or RE2. */
+  readonly engine: 'scanner' | 're2'
+  /**
+   * Finds candidate values in event bytes buf[start,end): lookup rules only, ordered by rule then
+   * position. Returns false when a normalize `ignore` rule drops the event. Spans are in `out.src`
+   * (the batch buffer itself, or a scratch buffer when `replace` rules rewrote the event).
+   */
+  run (buf: Buffer, start: number, end: number, out: Candidates): boolean
+  /** The string value of span i (only called when needed, e.g. for URLs). */
+  value (out: Candidates, i: number): string
+  /**
+   * Every rule's value in the event `out` was filled from, by rule name, for output templates:
+   * the first span of each lookup rule, and the CONTEXT rules, run now on the event's text (after
+   * `replace` rules). One value a rule, since a SIEM field holds one. Rules that found nothing are
+   * absent. Meant for events that produced a detection, so it may allocate.
+   */
+  ruleValues (out: Candidates): Record<string, string>
+  /** The CONTEXT rules' first values in event bytes buf[start,end) (after `replace` rules), by name. */
+  contextValues (buf: Buffer, start: number, end: number): Record<string, string>
+  /** Index in `rules` of the rule with this name, or -1. */
+  indexOf (name: string): number
+}
+
+interface Compiled { index: number, name: string, re: RE2, first: boolean }
+type Normalizer = { ignore: RE2 } | { replace: RE2, with: string }
+
+/** Preset rules with the source's same-named rules in their place, then the source's other rules. */
+function mergeRules (spec: SourceSpec): RuleSpec[] {
+  const seen = new Set<string>()
+  for (const r of spec.rules) {
+    if (seen.has(r.name)) throw new FeedmatchError('FM_ERR_CONFIG', `source ${spec.name}: rule ${r.name} is defined twice`)
+    seen.add(r.name)
+  }
+  const preset = PRESETS[spec.preset]
+  const rules = preset.map((p) => spec.rules.find((r) => r.name === p.name) ?? p)
+  for (const r of spec.rules) if (!preset.some((p) => p.name === r.name)) rules.push(r)
+  return rules
+}
+
+/**
+ * The scanner's rule indices when `rules` are the generic preset's lookup rules untouched (the
+ * very preset objects) and no other rule is a lookup rule; otherwise null.
+ */
+function scannerRules (spec: SourceSpec, rules: RuleSpec[]): ScanRules | null {
+  if (spec.preset !== 'generic' || spec.normalize.length > 0) return null
+  const preset = PRESETS.generic
+  for (const r of rules) if (r.type !== 'CONTEXT' && !preset.includes(r)) return null
+  const at = (name: string): number => rules.findIndex((r) => r.name === name && preset.includes(r))
+  const s = { url: at('RE_URL'), ip: at('RE_IP'), md5: at('RE_MD5'), sha1: at('RE_SHA1'), sha256: at('RE_SHA256') }
+  return Object.values(s).every((i) => i >= 0) ? s : null
+}
+
+function compileRules (spec: SourceSpec, rules: RuleSpec[], context: boolean): Compiled[] {
+  const out: Compiled[] = []
+  rules.forEach((r, index) => {
+    if ((r.type === 'CONTEXT') !== context) return
+    const re = compilePattern(r.pattern, 'gd', `source ${spec.name}, rule ${r.name}`)
+    out.push({ index, name: r.name, re, first: r.extract === 'first' })
+  })
+  return out
+}
+
+function compileNormalizers (spec: SourceSpec): Normalizer[] {
+  return spec.normalize.map((n, i) => {
+    const what = `source ${spec.name}, normalize rule ${i + 1}`
+    return 'ignore' in n
+      ? { ignore: compilePattern(n.ignore, '', what) }
+      : { replace: compilePattern(n.replace, 'g', what), with: n.with }
+  })
+}
+
+/** A map by rule name with no prototype, so that no rule name can clash with `constructor` and the like. */
+function record (): Record<string, string> {
+  return Object.create(null) as Record<string, string>
+}
+
+/** An RE2.Set of the patterns, or null if the Set refuses one that RE2 took (then no prefilter). */
+function buildSet (patterns: string[]): InstanceType<typeof RE2.Set> | null {
+  try {
+    return new RE2.Set(patterns)
+  } catch {
+    return null
+  }
+}
+
+/**
+ * Compiles a source's rules, on the scanner when they are the generic preset as shipped.
+ * An invalid pattern throws FM_ERR_CONFIG naming the source, the rule and RE2's message.
+ */
+export function compileExtractor (spec: SourceSpec): Extractor {
+  return build(spec, true)
+}
+
+/** Compiles a source's rules on RE2 even where the scanner applies (tests and benchmarks compare the two). */
+export function compileRe2Extractor (spec: SourceSpec): Extractor {
+  return build(spec, false)
+}
+
+function build (spec: SourceSpec, allowScanner: boolean): Extractor {
+  const rules = mergeRules(spec)
+  const lookup = compileRules(spec, rules, false)
+  const context = compileRules(spec, rules, true)
+  const normalizers = compileNormalizers(spec)
+  const scan = allowScanner ? scannerRules(spec, rules) : null
+  // One RE2.Set pass says which lookup rules match at all: most events match none, and one
+  // native call is cheaper than one exec per rule.
+  const prefilter = lookup.length > 1 ? buildSet(lookup.map((c) => rules[c.index].pattern)) : null
+  const names = new Map(rules.map((r, i) => [r.name, i]))
+
+  /** Applies the normalize rules; null when an `ignore` rule drops the event. */
+  function normalize (text: Buffer, withIgnore: boolean): Buffer | null {
+    for (const n of normalizers) {
+      if ('ignore' in n) {
+        if (withIgnore && n.ignore.test(text)) return null
+      } else {
+        n.replace.lastIndex = 0
+        text = n.replace.replace(text, n.with)
+      }
+    }
+    return text
+  }
+
+  function contextInto (text: Buffer, values: Record<string, string>): void {
+    for (const c of context) {
+      forEachMatch(c.re, text, true, (s, e) => { values[c.name] = text.toString('utf8', s, e); return true })
+    }
+  }
+
+  function runRe2 (buf: Buffer, start: number, end: number, out: Candidates): boolean {
+    let src = buf
+    let text = buf.subarray(start, end)
+    let base = start
+    if (normalizers.length > 0) {
+      const t = normalize(text, true)
+      if (t === null) { out.clear(text); return false }
+      src = text = t
+      base = 0
+    }
+    out.clear(src, base, base + text.length)
+    const only = prefilter === null ? null : prefilter.match(text)
+    if (only !== null && only.length === 0) return true
+    for (let k = 0; k < lookup.length; k++) {
+      if (only !== null && !only.includes(k)) continue
+      const c = lookup[k]
+      forEachMatch(c.re, text, c.first, (s, e) => e > s && out.push(c.index, base + s, base + e))
+    }
+    return true
+  }
+
+  function runScanner (buf: Buffer, start: number, end: number, out: Candidates): boolean {
+    out.clear(buf, start, end)
+    scanGeneric(buf, start, end, scan as ScanRules, out)
+    return true
+  }
+
+  return {
+    rules,
+    engine: scan === null ? 're2' : 'scanner',
+    run: scan === null ? runRe2 : runScanner,
+    value: (out, i) => out.src.toString('utf8', out.start[i], out.end[i]),
+    ruleValues (out) {
+      const values = record()
+      // Spans come ordered by rule then position: the first one seen is the rule's first value.
+      for (let i = 0; i < out.n; i++) {
+        const name = rules[out.rule[i]].name
+        if (values[name] === undefined) values[name] = out.src.toString('utf8', out.start[i], out.end[i])
+      }
+      contextInto(out.src.subarray(out.eventStart, out.eventEnd), values)
+      return values
+    },
+    contextValues (buf, start, end) {
+      const values = record()
+      if (context.length > 0) contextInto(normalize(buf.subarray(start, end), false) as Buffer, values)
+      return values
+    },
+    indexOf: (name) => names.get(name) ?? -1
+  }
+}

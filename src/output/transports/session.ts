@@ -1,0 +1,62 @@
+/**
+ * What one link was handed: batches written but not yet confirmed by their write callback, and
+ * the resend window of batches confirmed last. When the link fails, both go back to the front of
+ * the queue, so nothing the emitter accepted is lost with a connection, at the price of possible
+ * duplicates (see the delivery notes in emitter.ts).
+ */
+import { Fifo } from './fifo.js'
+import type { Link } from './link.js'
+
+/** The in-flight state of one link. */
+export class Session {
+  readonly link: Link
+  readonly #pending = new Fifo()
+  readonly #window = new Fifo()
+  readonly #resendBytes: number
+  #dead = false
+
+  /** `resendBytes`: how much of what was confirmed last to keep for a resend (ignored for links that are not lossy). */
+  constructor (link: Link, resendBytes: number) {
+    this.link = link
+    this.#resendBytes = link.lossy ? resendBytes : 0
+  }
+
+  /** Bytes written to the link and not yet confirmed. */
+  get pendingBytes (): number {
+    return this.#pending.bytes
+  }
+
+  /** Writes one batch (whole frames); `confirmed` runs once the link took it, never after the session ended. */
+  write (buf: Buffer, confirmed: (buf: Buffer) => void): boolean {
+    this.#pending.push(buf)
+    return this.link.stream.write(buf, (err) => {
+      // A failed write fails the link, and takeUnconfirmed() puts this batch back: nothing to do.
+      if (this.#dead || err) return
+      // Write callbacks of one stream run in write order, so the oldest pending batch is this one.
+      const done = this.#pending.shift()!
+      this.#keep(done)
+      confirmed(done)
+    })
+  }
+
+  /** Ends the session after its link failed; returns what must be sent again, oldest first. */
+  takeUnconfirmed (): { resent: Buffer[], pending: Buffer[] } {
+    this.#dead = true
+    return { resent: this.#window.takeAll(), pending: this.#pending.takeAll() }
+  }
+
+  /** Ends the session after a clean close: nothing to send again. */
+  retire (): void {
+    this.#dead = true
+    this.#window.takeAll()
+  }
+
+  #keep (buf: Buffer): void {
+    if (this.#resendBytes === 0) return
+    this.#window.push(buf)
+    // Keep at least the last resendBytes: the oldest batch goes only while the rest still covers it.
+    while (this.#window.length > 1 && this.#window.bytes - this.#window.peek()!.length >= this.#resendBytes) {
+      this.#window.shift()
+    }
+  }
+}

@@ -1,0 +1,50 @@
+import { Piscina } from 'piscina'
+import { FeedIndex } from '../index/feed-index.js'
+import { compileExtractor, type Extractor } from '../extract/extractor.js'
+import { createRenderer, type Renderer } from '../output/renderer.js'
+import { BatchReader } from '../input/batch.js'
+import { EventMatcher } from '../match/event-matcher.js'
+import type { Detection } from '../match/detection.js'
+import { encodeResult, type MatchTask, type WorkerConfig } from './protocol.js'
+
+// Worker entry: nothing runs at load time (CONVENTIONS.md rule 6). Workers hold no state but
+// views of FeedIndex generations and what they compile from the config, both cached by id.
+
+let gen: { id: number, index: FeedIndex, matcher: EventMatcher } | undefined
+let compiled: { version: number, extractors: Extractor[], renderer: Renderer } | undefined
+
+function compile (cfg: WorkerConfig): NonNullable<typeof compiled> {
+  if (compiled?.version !== cfg.version) {
+    compiled = { version: cfg.version, extractors: cfg.sources.map(compileExtractor), renderer: createRenderer(cfg.output) }
+    gen = undefined // the matcher's per-event cap comes from the config too
+  }
+  return compiled
+}
+
+function matcherFor (task: MatchTask): EventMatcher {
+  // Keeping only the newest generation lets an old one be collected once no task names it:
+  // a task that still carries an old handle just opens a fresh view of it.
+  if (gen?.id !== task.gen.id) {
+    const index = new FeedIndex(task.gen)
+    gen = { id: task.gen.id, index, matcher: new EventMatcher(index, task.cfg.maxDetectionsPerEvent) }
+  }
+  return gen.matcher
+}
+
+/** Matches one batch; returns one transferred buffer of frames and counters. */
+export default function matchBatch (task: MatchTask): unknown {
+  const { extractors, renderer } = compile(task.cfg)
+  const matcher = matcherFor(task)
+  const reader = new BatchReader(task.batch)
+  const finished = task.finished === true || task.cfg.finishedEvents
+  const frames: string[] = []
+  const emit = (d: Detection): void => { frames.push(renderer.detectionFrame(d)) }
+  const time = task.batch.receivedAt
+  for (let i = 0; i < reader.count; i++) {
+    const peer = reader.peer(i)
+    const extractor = extractors[peer.source] ?? extractors[0]
+    const n = matcher.matchEvent(extractor, reader.data, reader.start(i), reader.end(i), peer.ip, time, emit)
+    if (finished) frames.push(renderer.finishedFrame({ time, sourceIp: peer.ip, detections: n, rules: matcher.lastRuleValues(extractor) }))
+  }
+  return Piscina.move(encodeResult(frames.join(''), matcher.takeCounters()))
+}

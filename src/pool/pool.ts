@@ -1,0 +1,64 @@
+import { EventEmitter } from 'node:events'
+import { Piscina } from 'piscina'
+import { FeedmatchError } from '../errors.js'
+import { workerUrl } from '../util/worker-url.js'
+import { decodeResult, type MatchResult, type MatchTask } from './protocol.js'
+
+export interface MatchPoolOptions {
+  /** Worker threads (an integer: Piscina is given exactly this many). */
+  threads: number
+  /** Batches in flight at once; beyond this `run` must not be called (see `canSubmit`). */
+  maxInFlight: number
+}
+
+/**
+ * The worker pool that matches batches. Piscina's `maxQueue` is not backpressure, so this gates
+ * submissions itself: `canSubmit` is false once `maxInFlight` batches are out, and 'drain' fires
+ * when one comes back. Emits 'error' when a worker dies (the task's promise rejects too).
+ */
+export class MatchPool extends EventEmitter {
+  private readonly piscina: Piscina
+  private inFlight = 0
+
+  constructor (private readonly opts: MatchPoolOptions) {
+    super()
+    const threads = Math.max(1, Math.floor(opts.threads))
+    this.piscina = new Piscina({
+      filename: workerUrl('match-worker', import.meta.url).href,
+      minThreads: threads,
+      maxThreads: threads,
+      // Workers run no timers and no async work between tasks, so 'sync' (Atomics.wait while
+      // idle) is safe here and wakes them fastest; nothing in a worker relies on its event loop.
+      atomics: 'sync',
+      // Our own gate bounds the queue; Piscina's stays unbounded so a gated submit never throws.
+      maxQueue: Infinity,
+      idleTimeout: Infinity,
+      // Workers inherit execArgv so tests running the sources through tsx work the same way.
+      execArgv: process.execArgv
+    })
+    this.piscina.on('error', (err: Error) => this.emit('error', new FeedmatchError('FM_ERR_WORKER', `a match worker failed: ${err.message}`, { cause: err })))
+  }
+
+  /** True while another batch may be submitted. */
+  get canSubmit (): boolean { return this.inFlight < this.opts.maxInFlight }
+
+  get pending (): number { return this.inFlight }
+
+  get threads (): number { return this.piscina.threads.length }
+
+  /** Submits a batch (its buffer is transferred away); resolves with its frames and counters. */
+  async run (task: MatchTask): Promise<MatchResult> {
+    this.inFlight++
+    try {
+      const ab = await this.piscina.run(task, { transferList: [task.batch.buffer] }) as ArrayBuffer
+      return decodeResult(ab)
+    } finally {
+      this.inFlight--
+      if (this.inFlight === this.opts.maxInFlight - 1) this.emit('drain')
+    }
+  }
+
+  async close (): Promise<void> {
+    await this.piscina.close({ force: false })
+  }
+}

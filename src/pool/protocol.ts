@@ -1,0 +1,57 @@
+import { pack, unpack } from 'msgpackr'
+import type { SealedBatch } from '../input/batch.js'
+import type { GenerationHandle } from '../index/types.js'
+import type { SourceSpec } from '../extract/types.js'
+import type { RendererOptions } from '../output/renderer.js'
+import type { MatchCounters } from '../match/event-matcher.js'
+
+/** What workers need of the configuration; `version` changes on every reload so workers recompile. */
+export interface WorkerConfig {
+  version: number
+  sources: SourceSpec[]
+  output: RendererOptions
+  maxDetectionsPerEvent: number
+  /** Finished events for every event (FinishedEventFormat enabled). */
+  finishedEvents: boolean
+}
+
+/** One task: a batch (transferred), the generation to match against (shared), the config. */
+export interface MatchTask {
+  batch: SealedBatch
+  gen: GenerationHandle
+  cfg: WorkerConfig
+  /** Finished events for this batch even when the config has them off (X-KF-SendFinishedEvent). */
+  finished?: boolean
+}
+
+/** What a batch produced: ready-to-send frames and the counters. */
+export interface MatchResult {
+  frames: Buffer
+  counters: MatchCounters
+}
+
+// The result crosses back as ONE transferred ArrayBuffer: [u32 frames length][frames][msgpack
+// counters], so no frame bytes are copied between threads (DESIGN.md section 1, rule 2).
+const HEADER = 4
+
+/** Worker side: packs frames and counters into one transferable buffer. */
+export function encodeResult (frames: string, counters: MatchCounters): ArrayBuffer {
+  const framesLen = Buffer.byteLength(frames)
+  const meta = pack(counters)
+  const ab = new ArrayBuffer(HEADER + framesLen + meta.length)
+  const out = Buffer.from(ab)
+  out.writeUInt32LE(framesLen, 0)
+  out.write(frames, HEADER, 'utf8')
+  meta.copy(out, HEADER + framesLen)
+  return ab
+}
+
+/** Main side: reads a result buffer without copying the frames. */
+export function decodeResult (ab: ArrayBuffer): MatchResult {
+  const buf = Buffer.from(ab)
+  const framesLen = buf.readUInt32LE(0)
+  return {
+    frames: buf.subarray(HEADER, HEADER + framesLen),
+    counters: unpack(buf.subarray(HEADER + framesLen)) as MatchCounters
+  }
+}

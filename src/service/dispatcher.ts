@@ -1,0 +1,198 @@
+import { EventEmitter } from 'node:events'
+import { BatchBuilder, type Peer, type SealedBatch } from '../input/batch.js'
+import type { MatchPool } from '../pool/pool.js'
+import type { MatchResult, MatchTask } from '../pool/protocol.js'
+import type { Connection } from '../input/syslog-tcp.js'
+
+/** Where a batch's frames go: the SIEM (through the emitter), or back to a reply-back connection. */
+export interface FrameSink {
+  write (frames: Buffer): boolean
+  readonly needsDrain: boolean
+  on (event: 'drain', fn: () => void): unknown
+}
+
+export interface DispatcherOptions {
+  /** A batch is sealed at this many bytes or events, or after `batchDelay` ms. */
+  batchBytes: number
+  batchEvents: number
+  batchDelay: number
+  /** Sealed batches waiting for the pool; past this the inputs are paused (UDP: dropped). */
+  maxPending: number
+}
+
+interface Pending {
+  batch: SealedBatch
+  reply?: Connection
+}
+
+interface Slot {
+  seq: number
+  result?: MatchResult
+  failed?: Error
+  reply?: Connection
+  receivedAt: number
+  submittedAt: number
+  gen: number
+}
+
+/** What the dispatcher reports for each batch, for statistics. */
+export interface BatchDone {
+  result: MatchResult
+  reply?: Connection
+  gen: number
+  /** ms from the batch's first event received to its frames handed to the sink. */
+  latency: number
+  /** ms the workers took. */
+  matchTime: number
+}
+
+/**
+ * Turns events into batches and batches into frames, with backpressure end to end
+ * (DESIGN.md section 1, rule 4): a batch is submitted only while the pool has room and the output
+ * does not need draining; sealed batches wait in a bounded queue; when that queue is full the
+ * inputs are told to pause ('pause'/'resume' events), so TCP senders slow down. Results are
+ * delivered in submission order, so output order follows input order.
+ * Emits 'batch' (BatchDone), 'pause', 'resume', 'error'.
+ */
+export class Dispatcher extends EventEmitter {
+  private readonly main: BatchBuilder
+  private readonly replies = new Map<number, { builder: BatchBuilder, conn: Connection }>()
+  private readonly pending: Pending[] = []
+  private readonly order: Slot[] = []
+  private seq = 0
+  private timer?: NodeJS.Timeout
+  private paused = false
+  private idleWaiters: Array<() => void> = []
+
+  constructor (
+    private readonly pool: MatchPool,
+    private readonly output: FrameSink,
+    private readonly task: () => Omit<MatchTask, 'batch'>,
+    private readonly opts: DispatcherOptions
+  ) {
+    super()
+    this.main = new BatchBuilder(opts.batchBytes, opts.batchEvents)
+    output.on('drain', () => this.pump())
+    pool.on('drain', () => this.pump())
+  }
+
+  /** True when the pending queue is full: a UDP event offered now is dropped. */
+  get full (): boolean { return this.pending.length >= this.opts.maxPending }
+
+  /** Depths for statistics. */
+  get depths (): { pending: number, inFlight: number, reorder: number } {
+    return { pending: this.pending.length, inFlight: this.pool.pending, reorder: this.order.length }
+  }
+
+  /**
+   * Takes one event. Returns false only when `dropIfFull` and the queue is full (UDP); TCP events
+   * are always accepted (a paused socket delivers at most the chunk already read).
+   */
+  push (buf: Buffer, start: number, end: number, peer: Peer, reply?: Connection, dropIfFull = false): boolean {
+    if (dropIfFull && this.full) return false
+    let builder = this.main
+    if (reply !== undefined) {
+      let r = this.replies.get(reply.id)
+      if (r === undefined) {
+        r = { builder: new BatchBuilder(this.opts.batchBytes, this.opts.batchEvents), conn: reply }
+        this.replies.set(reply.id, r)
+        reply.socket.once('close', () => { this.sealReply(reply.id); this.replies.delete(reply.id) })
+      }
+      builder = r.builder
+    }
+    const len = Math.min(end - start, this.opts.batchBytes)
+    if (!builder.fits(len)) this.sealBuilder(builder, reply)
+    builder.add(buf, start, start + len, peer)
+    if (!builder.fits(1)) this.sealBuilder(builder, reply)
+    else if (this.timer === undefined) this.timer = setTimeout(() => this.flush(), this.opts.batchDelay)
+    return true
+  }
+
+  /** Seals every partly filled batch now. */
+  flush (): void {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    if (this.main.count > 0) this.sealBuilder(this.main)
+    for (const id of this.replies.keys()) this.sealReply(id)
+  }
+
+  /** Resolves when every event taken so far has been matched and handed to its sink. */
+  async idle (): Promise<void> {
+    this.flush()
+    if (this.pending.length === 0 && this.order.length === 0) return
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  private sealReply (id: number): void {
+    const r = this.replies.get(id)
+    if (r !== undefined && r.builder.count > 0) this.sealBuilder(r.builder, r.conn)
+  }
+
+  private sealBuilder (builder: BatchBuilder, reply?: Connection): void {
+    if (builder.count === 0) return
+    this.pending.push({ batch: builder.seal(), reply })
+    if (!this.paused && this.pending.length >= this.opts.maxPending) {
+      this.paused = true
+      this.emit('pause')
+    }
+    this.pump()
+  }
+
+  private pump (): void {
+    while (this.pending.length > 0 && this.pool.canSubmit && !this.output.needsDrain) {
+      const p = this.pending.shift() as Pending
+      this.submit(p)
+    }
+    // Hysteresis: resume at half, so inputs do not flap between paused and reading.
+    if (this.paused && this.pending.length <= this.opts.maxPending / 2) {
+      this.paused = false
+      this.emit('resume')
+    }
+  }
+
+  private submit (p: Pending): void {
+    const t = this.task()
+    const slot: Slot = { seq: this.seq++, reply: p.reply, receivedAt: p.batch.receivedAt, submittedAt: performance.now(), gen: t.gen.id }
+    this.order.push(slot)
+    const finished = p.reply?.sendFinished === true
+    this.pool.run({ ...t, batch: p.batch, finished }).then(
+      (result) => { slot.result = result; this.deliver() },
+      (err: Error) => { slot.failed = err; this.deliver() }
+    )
+  }
+
+  /** Hands finished batches to their sinks in submission order. */
+  private deliver (): void {
+    while (this.order.length > 0 && (this.order[0].result !== undefined || this.order[0].failed !== undefined)) {
+      const slot = this.order.shift() as Slot
+      if (slot.failed !== undefined) { this.emit('error', slot.failed); continue }
+      const result = slot.result as MatchResult
+      if (result.frames.length > 0) {
+        if (slot.reply !== undefined) {
+          const socket = slot.reply.socket
+          // A reply-back client that does not read its replies must not grow our memory: stop
+          // reading its events until it has read what we sent.
+          if (!socket.destroyed && !socket.write(result.frames)) {
+            socket.pause()
+            socket.once('drain', () => socket.resume())
+          }
+        } else {
+          this.output.write(result.frames)
+        }
+      }
+      this.emit('batch', {
+        result,
+        reply: slot.reply,
+        gen: slot.gen,
+        latency: Date.now() - slot.receivedAt,
+        matchTime: performance.now() - slot.submittedAt
+      } satisfies BatchDone)
+    }
+    this.pump()
+    if (this.pending.length === 0 && this.order.length === 0 && this.idleWaiters.length > 0) {
+      const waiters = this.idleWaiters
+      this.idleWaiters = []
+      for (const w of waiters) w()
+    }
+  }
+}

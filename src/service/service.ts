@@ -1,0 +1,230 @@
+import { readFileSync } from 'node:fs'
+import { FeedManager, type LoadReport } from './feed-manager.js'
+import { Dispatcher, type BatchDone } from './dispatcher.js'
+import { ServiceStats } from './stats.js'
+import { SourceSelector, sourceSpecs } from './sources.js'
+import { MatchPool } from '../pool/pool.js'
+import type { WorkerConfig } from '../pool/protocol.js'
+import { Emitter } from '../output/emitter.js'
+import { createRenderer, type Renderer, type RendererOptions } from '../output/renderer.js'
+import { TcpListener, type Connection } from '../input/syslog-tcp.js'
+import { UdpListener } from '../input/syslog-udp.js'
+import type { Config } from '../config/types.js'
+import { FeedmatchError } from '../errors.js'
+import { log } from '../log.js'
+
+/** Batch geometry: big enough to amortize a thread hop, small enough for low latency. */
+const BATCH_BYTES = 256 * 1024
+const BATCH_EVENTS = 4096
+const BATCH_DELAY_MS = 5
+/** Delimiter framing: emit a held last event after this much quiet. */
+const DELIMITER_FLUSH_MS = 1000
+
+/** Where a running service listens, once started (ports resolved when 0 was asked for). */
+export interface ServiceAddress { protocol: string, host: string, port: number }
+
+/**
+ * `feedmatch serve`: listeners -> dispatcher (batches, backpressure) -> worker pool (extract,
+ * match, render) -> one emitter (batched syslog out). Feeds are rebuilt in the background and
+ * swapped per batch; service events go out through the preset's AlertFormat.
+ */
+export class Service {
+  readonly stats = new ServiceStats()
+  readonly addresses: ServiceAddress[] = []
+  private readonly feeds: FeedManager
+  private emitter!: Emitter
+  private pool!: MatchPool
+  private dispatcher!: Dispatcher
+  private renderer!: Renderer
+  private workerCfg!: WorkerConfig
+  private selector!: SourceSelector
+  private tcp: TcpListener[] = []
+  private udp: UdpListener[] = []
+  private statsTimer?: NodeJS.Timeout
+  private stopping = false
+
+  constructor (private config: Config) {
+    this.feeds = new FeedManager(config)
+  }
+
+  /** Loads feeds, starts the pool, the emitter and the listeners, then sends `started`. */
+  async start (): Promise<void> {
+    this.compile(this.config, 1)
+    const out = this.config.output
+    this.emitter = new Emitter({
+      target: out.target,
+      tls: out.tls,
+      framing: out.framing,
+      batch: out.batch,
+      queue: out.queue,
+      spool: out.spool,
+      reconnect: out.reconnect
+    })
+    this.emitter.on('lost', (err: Error) => {
+      log.warn({ err: err?.message, target: out.target.url }, 'output lost: detections are queued until it is back')
+      // Queued like any frame: the SIEM sees when it lost us once it is back.
+      this.alert('output_lost', { target: out.target.url, reason: err?.message ?? 'connection closed' })
+    })
+    this.emitter.on('regained', () => this.alert('output_regained', { target: out.target.url }))
+    this.emitter.on('error', (err: Error) => log.error({ err: err.message }, 'output error'))
+    await this.emitter.start()
+
+    this.feeds.on('loaded', (r: LoadReport) => this.onFeedsLoaded(r))
+    this.feeds.on('failed', (r: LoadReport) => this.onFeedsFailed(r))
+    this.feeds.on('error', (err: Error) => log.error({ err: err.message }, 'feed reload failed'))
+    const first = await this.feeds.load()
+    if (first.feeds === 0 && first.failed.length > 0) {
+      throw new FeedmatchError('FM_ERR_FEED_READ', `no feed could be loaded; first failure "${first.failed[0].name}": ${first.failed[0].message}`)
+    }
+
+    this.pool = new MatchPool({ threads: this.config.workers, maxInFlight: this.config.workers * 2 })
+    this.pool.on('error', (err: Error) => log.error({ err: err.message }, 'worker pool error'))
+    this.dispatcher = new Dispatcher(this.pool, this.emitter, () => ({ gen: this.feeds.current, cfg: this.workerCfg }), {
+      batchBytes: BATCH_BYTES, batchEvents: BATCH_EVENTS, batchDelay: BATCH_DELAY_MS, maxPending: this.config.workers * 4
+    })
+    this.dispatcher.on('batch', (b: BatchDone) => this.onBatch(b))
+    this.dispatcher.on('error', (err: Error) => log.error({ err: err.message }, 'a batch failed'))
+    this.dispatcher.on('pause', () => { for (const l of this.tcp) l.pause() })
+    this.dispatcher.on('resume', () => { for (const l of this.tcp) l.resume() })
+
+    await this.listen()
+    if (this.config.feeds.watch) this.feeds.watch()
+    this.statsTimer = setInterval(() => { this.reportDrops(); this.logStats('statistics') }, this.config.log.statsInterval)
+    this.statsTimer.unref()
+    this.alert('started', { listen: this.addresses.map((a) => `${a.protocol}://${a.host}:${a.port}`).join(' '), feeds: first.feeds, records: first.records, workers: this.pool.threads })
+  }
+
+  /** SIGHUP: re-read the configuration (rules, templates, feeds) and reload the feeds. */
+  async reload (config: Config): Promise<void> {
+    if (JSON.stringify(config.input.listen) !== JSON.stringify(this.config.input.listen) ||
+        JSON.stringify(config.output.target) !== JSON.stringify(this.config.output.target)) {
+      log.warn('listeners and output target changes take effect at the next restart')
+    }
+    this.config = config
+    this.compile(config, this.workerCfg.version + 1)
+    this.feeds.setConfig(config)
+    await this.feeds.load()
+  }
+
+  /** SIGTERM: stop accepting, match and send what was taken, then close. */
+  async stop (): Promise<void> {
+    if (this.stopping) return
+    this.stopping = true
+    clearInterval(this.statsTimer)
+    this.feeds.close()
+    await Promise.all([...this.tcp.map(async (l) => await l.close()), ...this.udp.map(async (l) => await l.close())])
+    await this.dispatcher?.idle()
+    this.alert('stopping', this.stats.snapshot())
+    this.logStats('final statistics')
+    await this.pool?.close()
+    await this.emitter?.close()
+  }
+
+  private compile (config: Config, version: number): void {
+    const sources = sourceSpecs(config.input.sources)
+    const out = config.output
+    const ruleNames = [...new Set(sources.flatMap((s) => s.rules.map((r) => r.name)))]
+    const rendererOpts: RendererOptions = {
+      preset: out.preset,
+      templates: out.templates,
+      ruleNames,
+      syslog: { header: out.header, framing: out.framing, hostname: out.hostname, appName: out.appName, facility: out.facility }
+    }
+    // Compiled here first so a bad template or pattern fails start-up, not a worker.
+    this.renderer = createRenderer(rendererOpts)
+    this.selector = new SourceSelector(config.input.sources)
+    this.workerCfg = { version, sources, output: rendererOpts, maxDetectionsPerEvent: out.maxDetectionsPerEvent, finishedEvents: out.finishedEvents }
+  }
+
+  private async listen (): Promise<void> {
+    const input = this.config.input
+    const tlsFiles = input.tls === undefined ? undefined : { cert: readFileSync(input.tls.cert), key: readFileSync(input.tls.key), ca: input.tls.ca === undefined ? undefined : readFileSync(input.tls.ca) }
+    for (const l of input.listen) {
+      if (l.protocol === 'udp') {
+        const udp = new UdpListener({ host: l.host, port: l.port, maxEventSize: input.maxEventSize }, (buf, s, e, ip) =>
+          this.dispatcher.push(buf, s, e, { ip, source: this.selector.select(ip) }, undefined, true))
+        this.addresses.push({ protocol: 'udp', host: l.host, port: await udp.listen() })
+        this.udp.push(udp)
+        continue
+      }
+      const tcp = new TcpListener({
+        protocol: l.protocol,
+        host: l.host,
+        port: l.port,
+        tls: tlsFiles,
+        framing: { mode: input.framing, delimiter: input.delimiter ?? undefined, maxEventSize: input.maxEventSize },
+        maxConnections: input.maxConnections,
+        idleTimeout: input.idleTimeout,
+        delimiterFlush: DELIMITER_FLUSH_MS
+      }, (buf, s, e, conn: Connection) => {
+        this.dispatcher.push(buf, s, e, { ip: conn.ip, source: this.selector.select(conn.ip) }, conn.replyBack ? conn : undefined)
+      })
+      tcp.on('error', (err: Error) => log.error({ err: err.message }, 'listener error'))
+      this.addresses.push({ protocol: l.protocol, host: l.host, port: await tcp.listen() })
+      this.tcp.push(tcp)
+    }
+  }
+
+  private onBatch (b: BatchDone): void {
+    const gen = this.feeds.current.id === b.gen ? this.feeds.current : undefined
+    const feeds = gen?.feeds ?? this.feeds.current.feeds
+    const counted = b.reply === undefined || b.reply.saveStatistics
+    this.stats.addBatch(b.result.counters, feeds, b.result.frames.length, b.latency, counted)
+  }
+
+  private onFeedsLoaded (r: LoadReport): void {
+    this.stats.setFeeds(this.feeds.current.feeds)
+    log.info({ generation: r.generation, feeds: r.feeds, records: r.records, buildMs: Math.round(r.buildMs) }, this.feedsLoaded ? 'feeds updated' : 'feeds loaded')
+    // The first load is announced by `started`; later ones by their own service event.
+    if (this.feedsLoaded) this.alert('feeds_updated', { feeds: r.feeds, records: r.records, generation: r.generation })
+    this.feedsLoaded = true
+  }
+
+  private feedsLoaded = false
+
+  private onFeedsFailed (r: LoadReport): void {
+    for (const f of r.failed) {
+      log.error({ feed: f.name, path: f.path, code: f.code }, f.message)
+      this.alert('feed_failed', { feed: f.name, path: f.path, code: f.code, reason: f.message, kept: r.swapped ? 'none' : 'previous' })
+    }
+  }
+
+  /** A service event through AlertFormat, to the SIEM with the detections. */
+  alert (name: string, context: Record<string, unknown>): void {
+    if (this.emitter === undefined) return
+    const frame = this.renderer.alertFrame({ time: Date.now(), alert: name, context })
+    this.emitter.write(Buffer.from(frame))
+  }
+
+  /** Inputs' counters, summed: what the listeners dropped or cut. */
+  private inputCounters (): Record<string, number> {
+    const sum: Record<string, number> = {}
+    const add = (c: object): void => { for (const [k, v] of Object.entries(c)) if (typeof v === 'number') sum[k] = (sum[k] ?? 0) + v }
+    for (const l of this.tcp) add(l.counters)
+    for (const l of this.udp) add(l.counters)
+    return sum
+  }
+
+  private lastDropTotal = 0
+
+  /** A service event when events were dropped or cut since the last report. */
+  private reportDrops (): void {
+    const input = this.inputCounters()
+    const drops = { ...this.stats.dropped, udp_dropped: input.dropped ?? 0, truncated: input.truncated ?? 0, framing_errors: input.framingErrors ?? 0 }
+    // Processed anyway, or dropped on purpose by the user's own rules: not losses to alarm on.
+    delete (drops as Record<string, number>).invalid_utf8_processed
+    delete (drops as Record<string, number>).ignored_by_rule
+    const total = Object.values(drops).reduce((a, b) => a + b, 0)
+    if (total > this.lastDropTotal) this.alert('events_dropped', { since: this.lastDropTotal, total, ...drops })
+    this.lastDropTotal = total
+  }
+
+  private logStats (msg: string): void {
+    log.info({ ...this.stats.snapshot(), input: this.inputCounters(), queues: this.dispatcher?.depths, outputBuffered: this.emitter?.buffered, output: this.emitter?.counters }, msg)
+  }
+
+  /** Statistics now, for tests and the API. */
+  snapshot (): Record<string, unknown> {
+    return this.stats.snapshot({ input: this.inputCounters(), queues: this.dispatcher?.depths, output: this.emitter?.counters })
+  }
+}
