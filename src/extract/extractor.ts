@@ -3,21 +3,23 @@
  * own rules, on the bytes of one event. Lookup rules fill a reusable Candidates list of byte spans;
  * CONTEXT rules run only on request (`contextValues`), for events that produced a detection.
  *
- * Two engines give the same spans: RE2 for any rule set, and the byte scanner (scanner.ts) for the
- * `generic` preset as shipped, which is several times faster (bench/extract.bench.mjs).
+ * Two engines give the same spans: RE2 for any rule set, and a byte scanner for a built-in preset
+ * used as shipped (scanner.ts for `generic`; scan-cef.ts for `cef`, with RE2 for its URL rule only
+ * in events that hold `://`), several times faster (bench/extract.bench.mjs).
  */
 import RE2 from 're2'
 import { FeedmatchError } from '../errors.js'
 import { PRESETS } from './presets.js'
 import { compilePattern, forEachMatch } from './re2-rule.js'
 import { scanGeneric, type ScanRules } from './scanner.js'
+import { asciiUrlPattern, NO_URL, scanCef, URL_ASCII, type CefScanRules } from './scan-cef.js'
 import type { Candidates, RuleSpec, SourceSpec } from './types.js'
 
 /** What extracts candidate values from the events of one source. */
 export interface Extractor {
   /** Preset rules then the source's own (a source rule with a preset rule's name replaces it). */
   readonly rules: RuleSpec[]
-  /** Which engine `run` uses: the byte scanner (built-in preset as shipped) or RE2. */
+  /** Which engine `run` uses: the byte scanner (a built-in preset as shipped) or RE2 alone. */
   readonly engine: 'scanner' | 're2'
   /**
    * Finds candidate values in event bytes buf[start,end): lookup rules only, ordered by rule then
@@ -56,17 +58,26 @@ function mergeRules (spec: SourceSpec): RuleSpec[] {
   return rules
 }
 
+/** How `run` goes when a built-in preset is used as shipped: which pass, and its rule indices. */
+type FastPath = { kind: 'generic', rules: ScanRules } | { kind: 'cef', rules: CefScanRules, url: number }
+
 /**
- * The scanner's rule indices when `rules` are the generic preset's lookup rules untouched (the
- * very preset objects) and no other rule is a lookup rule; otherwise null.
+ * The byte-scanner path when the lookup rules are exactly a built-in preset's, untouched (the
+ * very preset objects), with no normalize rule; otherwise null. CONTEXT rules do not matter.
  */
-function scannerRules (spec: SourceSpec, rules: RuleSpec[]): ScanRules | null {
-  if (spec.preset !== 'generic' || spec.normalize.length > 0) return null
-  const preset = PRESETS.generic
+function fastPath (spec: SourceSpec, rules: RuleSpec[]): FastPath | null {
+  if (spec.preset === 'none' || spec.normalize.length > 0) return null
+  const preset = PRESETS[spec.preset]
   for (const r of rules) if (r.type !== 'CONTEXT' && !preset.includes(r)) return null
   const at = (name: string): number => rules.findIndex((r) => r.name === name && preset.includes(r))
-  const s = { url: at('RE_URL'), ip: at('RE_IP'), md5: at('RE_MD5'), sha1: at('RE_SHA1'), sha256: at('RE_SHA256') }
-  return Object.values(s).every((i) => i >= 0) ? s : null
+  if (spec.preset === 'generic') {
+    const s = { url: at('RE_URL'), ip: at('RE_IP'), md5: at('RE_MD5'), sha1: at('RE_SHA1'), sha256: at('RE_SHA256') }
+    return Object.values(s).every((i) => i >= 0) ? { kind: 'generic', rules: s } : null
+  }
+  const c = { hash: at('RE_HASH'), dst: at('RE_IP'), src: at('SRC_IP') }
+  const url = at('RE_URL')
+  // RE_URL's spans are appended after the pass's, so it must come after them in rule order.
+  return Object.values(c).every((i) => i >= 0 && i < url) ? { kind: 'cef', rules: c, url } : null
 }
 
 function compileRules (spec: SourceSpec, rules: RuleSpec[], context: boolean): Compiled[] {
@@ -120,7 +131,7 @@ function build (spec: SourceSpec, allowScanner: boolean): Extractor {
   const lookup = compileRules(spec, rules, false)
   const context = compileRules(spec, rules, true)
   const normalizers = compileNormalizers(spec)
-  const scan = allowScanner ? scannerRules(spec, rules) : null
+  const fast = allowScanner ? fastPath(spec, rules) : null
   // One RE2.Set pass says which lookup rules match at all: most events match none, and one
   // native call is cheaper than one exec per rule.
   const prefilter = lookup.length > 1 ? buildSet(lookup.map((c) => rules[c.index].pattern)) : null
@@ -166,16 +177,28 @@ function build (spec: SourceSpec, allowScanner: boolean): Extractor {
     return true
   }
 
-  function runScanner (buf: Buffer, start: number, end: number, out: Candidates): boolean {
+  function runGeneric (buf: Buffer, start: number, end: number, out: Candidates): boolean {
     out.clear(buf, start, end)
-    scanGeneric(buf, start, end, scan as ScanRules, out)
+    scanGeneric(buf, start, end, (fast as { rules: ScanRules }).rules, out)
+    return true
+  }
+
+  const cefUrl = fast?.kind === 'cef' ? lookup.find((c) => c.index === fast.url) as Compiled : null
+  const cefUrlAscii = cefUrl === null ? null : { ...cefUrl, re: compilePattern(asciiUrlPattern(rules[cefUrl.index].pattern), 'gd', 'RE_URL') }
+  function runCef (buf: Buffer, start: number, end: number, out: Candidates): boolean {
+    out.clear(buf, start, end)
+    const url = scanCef(buf, start, end, (fast as { rules: CefScanRules }).rules, out)
+    if (url !== NO_URL) {
+      const c = (url === URL_ASCII ? cefUrlAscii : cefUrl) as Compiled
+      forEachMatch(c.re, buf.subarray(start, end), c.first, (s, e) => e > s && out.push(c.index, start + s, start + e))
+    }
     return true
   }
 
   return {
     rules,
-    engine: scan === null ? 're2' : 'scanner',
-    run: scan === null ? runRe2 : runScanner,
+    engine: fast === null ? 're2' : 'scanner',
+    run: fast === null ? runRe2 : fast.kind === 'generic' ? runGeneric : runCef,
     value: (out, i) => out.src.toString('utf8', out.start[i], out.end[i]),
     ruleValues (out) {
       const values = record()

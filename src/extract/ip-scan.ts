@@ -62,6 +62,26 @@ export function parseIpv4 (buf: Uint8Array, start: number, end: number): number 
 }
 
 /**
+ * End of the run of nine or more hex groups joined by single colons that starts at buf[p] (RE_IP's
+ * second branch, `\b[0-9A-Fa-f]{1,4}(?::[0-9A-Fa-f]{1,4}){8,}\b`), or 0. It ends after the last
+ * group that a non-word byte follows.
+ */
+export function longColonRunEnd (buf: Uint8Array, p: number, end: number): number {
+  let i = p
+  let groups = 0
+  let last = 0
+  for (;;) {
+    let q = i
+    while (q < end && q - i < 4 && hexDigit(buf[q])) q++
+    if (q === i || (q < end && word(buf[q]))) break
+    if (++groups >= 9) last = q
+    if (q + 1 >= end || buf[q] !== COLON) break
+    i = q + 1
+  }
+  return last
+}
+
+/**
  * End of the longest IPv6 text form starting at buf[p] that a non-word byte (or the end) follows,
  * or 0; the caller checked that the byte before p is not a word byte, and that p starts a hex
  * group or `::`. This is what RE2's leftmost-first choice among the ordered forms of RE_IP gives.

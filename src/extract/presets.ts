@@ -20,7 +20,8 @@
  * - RE_IP, IPv6: the RFC 4291 text forms (groups of 1-4 hex digits in either case, one `::` at
  *   most, an optional dotted quad as the last 32 bits), starting where the previous character is
  *   not a word character, ending where the next one is not, the longest such form; the bare `::`
- *   is left out. A zone (`fe80::1%eth0`) or brackets (`[::1]:443`) are not part of the value.
+ *   is left out. A zone (`fe80::1%eth0`) or brackets (`[::1]:443`) are not part of the value. A
+ *   run of nine or more hex groups joined by single colons (MAC fields) gives nothing.
  * - RE_MD5, RE_SHA1, RE_SHA256: a whole word of exactly 32, 40 or 64 hex digits, either case.
  * - SRC_IP (CONTEXT): `src=`, `src_ip=` or `srcip=` (any case, at a word start), then an IPv4.
  */
@@ -58,10 +59,12 @@ const IPV6 = [
 ].join('|')
 
 /**
- * RE_IP. The first branch captures nothing: it eats a dotted run of five groups or more from its
- * start, because RE2 has no look-behind and would otherwise find `1.2.3.4` inside `5.1.2.3.4`.
+ * RE_IP. The first two branches capture nothing: they eat from its start a dotted run of five
+ * groups or more, and a run of nine hex groups or more joined by single colons (the MAC field of
+ * netfilter logs, `MAC=00:16:3e:...:08:00`, is fourteen), because RE2 has no look-behind and would
+ * otherwise find `1.2.3.4` inside `5.1.2.3.4`, or an IPv6 in the first eight groups of a MAC run.
  */
-const RE_IP = `\\b\\w+(?:\\.\\w+){4,}|(\\b${IPV4}\\b|${IPV6})`
+const RE_IP = `\\b\\w+(?:\\.\\w+){4,}|\\b${H}(?::${H}){8,}\\b|(\\b${IPV4}\\b|${IPV6})`
 
 /** The URL body: no ASCII control, space, DEL, quote or angle bracket. */
 const URL_CHAR = '[^\\x00-\\x20\\x7f"\'<>]'

@@ -8,7 +8,7 @@
  * start only at a word start (or at `::` for IPv6), so the pass walks whole words.
  */
 import type { Candidates } from './types.js'
-import { matchIpv4, matchIpv6 } from './ip-scan.js'
+import { longColonRunEnd, matchIpv4, matchIpv6 } from './ip-scan.js'
 
 export { parseIpv4 } from './ip-scan.js'
 
@@ -140,21 +140,31 @@ export function scanGeneric (buf: Uint8Array, start: number, end: number, rules:
     if (hexOnly !== 0 && (len === 32 || len === 40 || len === 64)) {
       out.push(len === 32 ? rules.md5 : len === 40 ? rules.sha1 : rules.sha256, i, j)
     }
-    if (i >= urlNext && len <= 5 && isScheme(buf, i, j)) {
-      const e = matchUrl(buf, j, end)
-      if (e > 0) { out.push(rules.url, i, e); urlNext = e }
-    }
-    // Every form of RE_IP needs a `.` or `:` right after its first word.
-    if (i >= ipNext && j < end && (buf[j] === DOT || buf[j] === COLON)) {
-      let e = 0
-      if (buf[j] === DOT && i >= shortRunEnd) {
+    // A URL and every form of RE_IP need a `:` or a `.` right after their first word; most
+    // words are followed by neither, so this one test skips the rest for them.
+    const d = j < end ? buf[j] : 0
+    if (d === COLON) {
+      if (i >= urlNext && len <= 5 && isScheme(buf, i, j)) {
+        const e = matchUrl(buf, j, end)
+        if (e > 0) { out.push(rules.url, i, e); urlNext = e }
+      }
+      if (i >= ipNext && hexOnly !== 0 && len <= 4) {
+        const runEnd = longColonRunEnd(buf, i, end)
+        if (runEnd > 0) {
+          ipNext = runEnd // eaten by RE_IP's second branch: no value
+        } else {
+          const e = matchIpv6(buf, i, end)
+          if (e > 0) { out.push(rules.ip, i, e); ipNext = e }
+        }
+      }
+    } else if (d === DOT && i >= ipNext) {
+      if (i >= shortRunEnd) {
         const runEnd = dottedRunEnd(buf, j, end)
         if (runParts >= 5) ipNext = runEnd // eaten by RE_IP's first branch: no value
         else shortRunEnd = runEnd
       }
-      if (i >= ipNext) {
-        if ((k & DIGIT) !== 0 && buf[j] === DOT && len <= 3) e = matchIpv4(buf, i, end)
-        else if (hexOnly !== 0 && buf[j] === COLON && len <= 4) e = matchIpv6(buf, i, end)
+      if (i >= ipNext && (k & DIGIT) !== 0 && len <= 3) {
+        const e = matchIpv4(buf, i, end)
         if (e > 0) { out.push(rules.ip, i, e); ipNext = e }
       }
     }
@@ -163,8 +173,8 @@ export function scanGeneric (buf: Uint8Array, start: number, end: number, rules:
   if (out.n > 1) sortByRule(out)
 }
 
-/** Stable insertion sort by rule: spans come out in position order, RE2 reports rule by rule. */
-function sortByRule (out: Candidates): void {
+/** Stable insertion sort by rule: a pass finds spans in position order, RE2 reports rule by rule. */
+export function sortByRule (out: Candidates): void {
   const { rule, start, end } = out
   for (let a = 1; a < out.n; a++) {
     const r = rule[a]

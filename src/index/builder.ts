@@ -22,8 +22,8 @@ const DIGEST_BY_WIDTH: Record<number, KeyedName> = { 16: 'md5', 20: 'sha1', 32: 
 /** Builds one FeedIndex generation; see DESIGN.md section 2 and src/index/layout.ts. */
 export class IndexBuilder {
   private readonly feeds: Array<Omit<FeedMeta, 'id'>> = []
-  // Records only (contexts self-describe): msgpackr's shared-structure records would tie every
-  // context to a structure table the reader must also hold.
+  // useRecords off: msgpackr's record extension would tie every context to a structure table
+  // that every reader must also hold; plain maps keep each context self-contained.
   private readonly packr = new Packr({ useRecords: false })
   private readonly arena = new GrowBytes(1 << 16)
   /** REC_WORDS u32 per record; row 0 reserved so that reference 0 means none. */
@@ -86,7 +86,7 @@ export class IndexBuilder {
     if (name === undefined) throw bad(`a hash key has ${bytes.length} bytes; expected 16, 20 or 32`)
     const words = bytesToWords(bytes, this.key)
     const t = this.keyed[name]
-    this.addKeyed(t, hashDigest(this.key, 0), words, feedId, ctxRef, name)
+    this.addKeyed(t, hashDigest(this.key, 0, words), words, feedId, ctxRef, name)
   }
 
   /** Adds an address (full prefix) or a network (masked here too, whatever the caller did). */
@@ -137,7 +137,8 @@ export class IndexBuilder {
     geometry['records.n'] = recWords / REC_WORDS - 1
     buffers.arena = sharedBuffer(this.arena.length, 'the context arena')
     new Uint8Array(buffers.arena).set(this.arena.a.subarray(0, this.arena.length))
-    const tables: Array<[string, GrowTable]> = [...Object.entries(this.keyed), ...[...this.cidrs].map(([name, c]) => [name, c.table] as [string, GrowTable])]
+    const tables = new Map<string, GrowTable>(Object.entries(this.keyed))
+    for (const [name, c] of this.cidrs) tables.set(name, c.table)
     for (const [name, t] of tables) {
       const { buffer, cap, n } = t.toShared(`the ${name} table`)
       buffers[name] = buffer

@@ -74,12 +74,14 @@ export class FeedIndex {
     let type: MatchType
     if (len === 32) { t = this.tables.md5; type = 'md5' } else if (len === 40) { t = this.tables.sha1; type = 'sha1' } else if (len === 64) { t = this.tables.sha256; type = 'sha256' } else return
     if (start < 0 || end > src.length) return
+    const { slots, keys, mask, words } = t
     const k = this.key
     const w0 = hexWord(src, start)
-    if (w0 < 0) return
+    const wLast = hexWord(src, end - HEX_PER_WORD)
+    if (w0 < 0 || wLast < 0) return
     k[0] = w0
-    const { slots, keys, mask, words } = t
-    const h = hashDigest(k, 0)
+    k[words - 1] = wLast
+    const h = hashDigest(k, 0, words)
     const tag = h & ~mask
     let decoded = false
     for (let s = h & mask; ; s = (s + 1) & mask) {
@@ -89,10 +91,10 @@ export class FeedIndex {
       const e = v & mask
       const base = (e - 1) * words
       if (keys[base] !== w0) continue
-      // Only a first-word match decodes the rest: a miss reads 8 hex chars, not 64. A bad char
-      // further on can only turn this into a miss, which is what it would have been anyway.
+      // Only a first-word match decodes the middle: a miss reads 16 hex chars, not up to 64. A bad
+      // char there can only turn this into a miss, which is what it would have been anyway.
       if (!decoded) {
-        for (let i = 1; i < words; i++) {
+        for (let i = 1; i < words - 1; i++) {
           const w = hexWord(src, start + i * HEX_PER_WORD)
           if (w < 0) return
           k[i] = w
@@ -199,7 +201,7 @@ export class FeedIndex {
 
   private digestHit (t: KeyTable, type: MatchType, hits: Hits): void {
     const k = this.key
-    const e = findWords(t, k, hashDigest(k, 0))
+    const e = findWords(t, k, hashDigest(k, 0, t.words))
     if (e !== NONE) this.pushChain(t.heads[e - 1], wordsToHex(t.keys, (e - 1) * t.words, t.words), type, hits)
   }
 

@@ -8,9 +8,10 @@ const STAR = 42
 
 /**
  * True when mask bytes m[ms .. me) match the URL `host + rest` (never concatenated, so a miss
- * allocates nothing). Iterative two pointers: on a mismatch, back up to just after the last `*`
- * and let it swallow one more char. Only the last `*` is ever revisited, which keeps it near
- * linear on real masks (worst case O(mask * url), no regex and no recursion).
+ * allocates nothing). Hot path: root-anchored masks run on every URL lookup. Iterative two
+ * pointers: on a mismatch, back up to just after the last `*` and let it swallow more chars.
+ * Only the last `*` is ever revisited, which keeps it near linear on real masks (worst case
+ * O(mask * url), no regex and no recursion).
  */
 export function globMatch (m: Uint8Array, ms: number, me: number, host: string, rest: string): boolean {
   const hl = host.length
@@ -24,6 +25,8 @@ export function globMatch (m: Uint8Array, ms: number, me: number, host: string, 
       const c = m[p]
       if (c === STAR) {
         afterStar = ++p
+        // A trailing `*` takes whatever is left.
+        if (p === me) return true
         starT = t
         continue
       }
@@ -34,8 +37,13 @@ export function globMatch (m: Uint8Array, ms: number, me: number, host: string, 
       }
     }
     if (afterStar < 0) return false
+    // The `*` swallows one more char, then skips straight to where the literal after it can
+    // start (m[afterStar] is never a `*`: consecutive stars move afterStar past them all).
+    const first = m[afterStar]
+    t = starT + 1
+    while (t < n && (t < hl ? host.charCodeAt(t) : rest.charCodeAt(t - hl)) !== first) t++
+    starT = t
     p = afterStar
-    t = ++starT
   }
   while (p < me && m[p] === STAR) p++
   return p === me

@@ -69,8 +69,8 @@ export function cidr4FilterBytes (bits: number): number {
  * A keyed table buffer is [slots: cap u32][heads: n u32][keys: n * words u32].
  * Why not slots holding the key itself (as DESIGN.md first sketched): at a power-of-two capacity
  * the load factor ends anywhere in 0.35..0.7, so up to 65% of 36-byte SHA256 slots would be empty
- * key bytes. Slots of 4 bytes pointing at densely stored entries waste at most ~7 bytes per key,
- * and the extra indirection is one cache line that the key comparison needs anyway.
+ * key bytes. Slots of 4 bytes pointing at densely stored entries waste at most ~7 bytes per key;
+ * the indirection costs a cache line only when the slot's hash bits match (see slotValue).
  */
 export function keyedLayout (cap: number, n: number, words: number): { heads: number, keys: number, bytes: number } {
   const heads = cap * 4
@@ -80,7 +80,7 @@ export function keyedLayout (cap: number, n: number, words: number): { heads: nu
 
 /**
  * Domain trie nodes, in the `nodes` buffer: [slots: cap u32][rows: (n + 2) * NODE_WORDS u32].
- * Node 0 is the root (never in the slots, so a slot value is the node id itself); row n + 1 is a
+ * Node 0 is the root (never in the slots, so slot ids start at 1 as elsewhere); row n + 1 is a
  * sentinel holding only NODE_LABEL. Node i's label is labels[row i LABEL .. row i+1 LABEL): labels
  * are appended in node order, so the next row's start is this one's end and no length is stored.
  * The label start sits in the row beside the parent, so checking a probed node costs one cache
@@ -94,6 +94,7 @@ export const NODE_MASKS = 4
 export const NODE_WORDS = 5
 export const ROOT = 0
 
+/** Byte offsets of the `nodes` buffer's parts for capacity cap and n nodes besides the root. */
 export function nodesLayout (cap: number, n: number): { rows: number, bytes: number } {
   const rows = cap * 4
   return { rows, bytes: rows + (n + 2) * NODE_WORDS * 4 }
@@ -111,6 +112,7 @@ export const MASK_WORDS = 3
 /** Flag: the mask's host part has no `*`, so it is tried only when the URL's host is the anchor itself. */
 export const MASK_EXACT_HOST = 1
 
+/** Byte offsets of the `masks` buffer's parts for m masks. */
 export function masksLayout (m: number): { textStart: number, bytes: number } {
   const textStart = m * MASK_WORDS * 4
   return { textStart, bytes: textStart + (m + 1) * 4 }
@@ -153,9 +155,14 @@ export function hashIpv6 (k: Uint32Array, off: number): number {
   return mix32(mix32(mix32(mix32(k[off]) ^ k[off + 1]) ^ k[off + 2]) ^ k[off + 3])
 }
 
-/** Hash of a file-hash key: its bytes are already uniformly random, so the first word is enough. */
-export function hashDigest (k: Uint32Array, off: number): number {
-  return k[off]
+/**
+ * Hash of a file-hash key of `words` words at k[off]. Real digests are uniformly random, so two
+ * words are plenty; the first and the last, mixed, because made-up hashes in test feeds and
+ * blocklists (sequential, or sharing a prefix) would pile onto one slot with the first word alone.
+ * Not all words: a hex lookup then decodes 16 chars before probing instead of up to 64.
+ */
+export function hashDigest (k: Uint32Array, off: number, words: number): number {
+  return mix32((k[off] ^ Math.imul(k[off + words - 1], 0x9e3779b1)) >>> 0)
 }
 
 /**

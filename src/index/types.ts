@@ -48,14 +48,18 @@ export interface GenerationHandle {
  * Lookup results, reused by the caller across lookups (no allocation on a miss).
  * `recs[i]` is a record reference; `matched[i]` is the feed's indicator that matched it
  * (hash hex, IP, `net/len`, domain, or URL mask) and `types[i]` the type of the value looked up.
+ * Entries at or past `length` are stale: clearing only resets the count, because truncating the
+ * arrays would free their storage and every later hit would grow them again.
  */
 export class Hits {
   recs: number[] = []
   matched: string[] = []
   types: MatchType[] = []
-  get length (): number { return this.recs.length }
-  clear (): void { this.recs.length = 0; this.matched.length = 0; this.types.length = 0 }
+  private n = 0
+  get length (): number { return this.n }
+  clear (): void { this.n = 0 }
   push (rec: number, matched: string, type: MatchType): void {
-    this.recs.push(rec); this.matched.push(matched); this.types.push(type)
+    this.recs[this.n] = rec; this.matched[this.n] = matched; this.types[this.n] = type
+    this.n++
   }
 }

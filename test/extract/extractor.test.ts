@@ -49,6 +49,7 @@ test('generic preset: boundaries of each rule', () => {
     ['1.2.3.4.5 5.6.7.8.9.10 4.3.2.1.in-addr.arpa 256.1.1.1 010.0.0.1', []],
     ['from 10.0.0.1. [10.0.0.2]:443 10.0.0.3/24', ['RE_IP=10.0.0.1', 'RE_IP=10.0.0.2', 'RE_IP=10.0.0.3']],
     ['fe80::1%eth0 [::1]:80 ::ffff:192.0.2.1 a :: b 12:34:56', ['RE_IP=fe80::1', 'RE_IP=::1', 'RE_IP=::ffff:192.0.2.1']],
+    ['MAC=00:16:3e:5e:6c:00:52:54:00:12:35:02:08:00 wwn=20:00:00:25:b5:00:00:0f', ['RE_IP=20:00:00:25:b5:00:00:0f']],
     ['44d88612fea8a8f36de82e1278abb02f0 _44d88612fea8a8f36de82e1278abb02f x44d88612fea8a8f36de82e1278abb02f', []],
     ['md5:44D88612FEA8A8F36DE82E1278ABB02F.', ['RE_MD5=44D88612FEA8A8F36DE82E1278ABB02F']]
   ]
@@ -63,10 +64,12 @@ test('cef preset: the FortiSIEM guide rules on a forwarded CEF event', () => {
     ['Device', 'CONTEXT', 'first'], ['Product', 'CONTEXT', 'first'], ['Id', 'CONTEXT', 'first'],
     ['DeviceIp', 'CONTEXT', 'first'], ['UserName', 'CONTEXT', 'first']])
   assert.equal(CEF[0].pattern, '([\\da-fA-F]{32,64})')
+  for (const y of both(source('cef'))) {
+    assert.deepEqual(extract(y, CEF_LINE), ['RE_HASH=44d88612fea8a8f36de82e1278abb02f', 'RE_IP=203.0.113.7', 'SRC_IP=192.168.0.12',
+      'RE_URL=admin:pw@xn--e1afmkfd.xn--p1ai:8443/login.php?next=/'], y.engine)
+  }
   const x = compileExtractor(source('cef'))
-  assert.equal(x.engine, 're2')
-  assert.deepEqual(extract(x, CEF_LINE), ['RE_HASH=44d88612fea8a8f36de82e1278abb02f', 'RE_IP=203.0.113.7', 'SRC_IP=192.168.0.12',
-    'RE_URL=admin:pw@xn--e1afmkfd.xn--p1ai:8443/login.php?next=/'])
+  assert.equal(x.engine, 'scanner')
   const ctx = x.contextValues(Buffer.from(CEF_LINE), 0, CEF_LINE.length)
   assert.equal(ctx.Device, 'FortiGate-600E')
   assert.equal(ctx.Product, 'FortiGate-600E')

@@ -40,6 +40,9 @@ const ipv6 = fc.tuple(fc.array(group, { maxLength: 9 }), fc.integer({ min: -1, m
     return s(text + tail)
   })
 
+// MAC addresses and netfilter MAC fields: runs of 6 to 16 hex pairs joined by colons.
+const mac = fc.array(fc.integer({ min: 0, max: 255 }).map((n) => n.toString(16).padStart(2, '0')), { minLength: 6, maxLength: 16 }).map((g) => s(g.join(':')))
+
 const url = fc.tuple(pick(['http', 'https', 'HTTP', 'hTtPs', 'ftp', 'FTP', 'hxxp', 'httpx', 'xhttp', 'https:']),
   pick(['://', '://', ':/', '//']),
   fc.array(fc.oneof(pick(['evil.example', 'пример.рф', '例え.jp', 'user:pw@h', ':8080', '/a/b', '?q=1&x=2', '#frag', '/p(1)', '/x.', '\u00a0', 'ſ', '😀', '%41']).map(s), sep), { maxLength: 6 }),
@@ -53,7 +56,7 @@ const unicode = fc.string({ unit: 'grapheme', maxLength: 4 }).map(s)
 
 const piece = fc.oneof(
   { arbitrary: sep, weight: 6 }, { arbitrary: words, weight: 4 }, { arbitrary: hexRun, weight: 2 }, { arbitrary: exactHash, weight: 2 },
-  { arbitrary: dotted, weight: 3 }, { arbitrary: quad, weight: 3 }, { arbitrary: ipv6, weight: 4 }, { arbitrary: url, weight: 3 }, { arbitrary: invalid, weight: 2 },
+  { arbitrary: dotted, weight: 3 }, { arbitrary: quad, weight: 3 }, { arbitrary: ipv6, weight: 4 }, { arbitrary: mac, weight: 1 }, { arbitrary: url, weight: 3 }, { arbitrary: invalid, weight: 2 },
   { arbitrary: binary, weight: 1 }, { arbitrary: unicode, weight: 1 })
 const event = fc.array(piece, { maxLength: 24 }).map((ps) => Buffer.concat(ps))
 // Bytes around the event in the batch buffer must not change anything.
@@ -82,7 +85,7 @@ test('scanner and RE2 agree on hand-picked edge cases', () => {
   const cases = [
     '1.2.3.4 5.6.7.8', '1.2.3.4.5', '5.1.2.3.4', 'x5.1.2.3.4', '1.2.3.4.', '1.2.3.4..5', '10.0.0.1:443', '010.1.1.1', '1.0.0.10.in-addr.arpa',
     '::1', ':::1', '::', 'a :: b', 'fe80::1%eth0', '[2001:db8::1]:443', '::ffff:1.2.3.4', '::ffff:1.2.3.256', '2001:db8::1.', '1:2:3:4:5:6:7:8:9',
-    '1::2:3:4:5:6:7:8', '1:2:3:4:5:6::7:8', '1:2:3:4:5:6:1.2.3.4', 'ip6:2001:db8::1', '1::', '1::g', 'abcde::1', '12:34:56.789',
+    '1::2:3:4:5:6:7:8', '1:2:3:4:5:6::7:8', 'MAC=00:16:3e:5e:6c:00:52:54:00:12:35:02:08:00 SRC=1.2.3.4', '1:2:3:4:5:6:7:8:9abcde', '1:2:3:4:5:6:7:8:9::1', '1:2:3:4:5:6:1.2.3.4', 'ip6:2001:db8::1', '1::', '1::g', 'abcde::1', '12:34:56.789',
     'see http://x.io/a).', 'HTTPS://例え.jp/p?q=1,', 'xhttp://a.b', 'http://', 'http://)', 'ftp://u:p@h/x;', 'httpſ://a', 'http://a\xffb',
     'md5=44d88612fea8a8f36de82e1278abb02f_', '44d88612fea8a8f36de82e1278abb02f44d88612fea8a8f36de82e1278abb02f', 'é44d88612fea8a8f36de82e1278abb02fé'
   ]

@@ -1,5 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
 import { IndexBuilder } from '../../src/index/builder.js'
 import { FeedIndex } from '../../src/index/feed-index.js'
 import { Hits, type MatchType } from '../../src/index/types.js'
@@ -217,4 +218,40 @@ test('an empty index answers every lookup with nothing', () => {
   index.lookupUrl('a.com', '/x', hits, 'url')
   index.lookupUrl('', '', hits, 'domain')
   assert.equal(hits.length, 0)
+})
+
+test('large tables: every key found after growth and final layout, near misses not', () => {
+  const n = 30_000
+  // Random digests, and made-up ones as test feeds have them: a counter at the end, or a shared prefix.
+  const digests = Array.from({ length: n }, (_, i) => {
+    const d = Uint8Array.from(randomBytes(16))
+    if (i % 3 === 1) { d.fill(0); new DataView(d.buffer).setUint32(12, i) }
+    if (i % 3 === 2) d.fill(0xab, 0, 8)
+    return d
+  })
+  const { index } = build((b, a, _f, ctx) => {
+    const c = ctx('x')
+    for (let i = 0; i < n; i++) {
+      b.addHash(digests[i], a, c)
+      b.addIp(Uint8Array.of(10, i >> 16, (i >> 8) & 255, i & 255), 32, a, c)
+      b.addDomain(`h${i}.example.com`, 'host', a, c)
+    }
+  })
+  const hits = new Hits()
+  let found = 0
+  for (let i = 0; i < n; i++) {
+    index.lookupHash(digests[i], hits)
+    index.lookupHashHex(Buffer.from(Buffer.from(digests[i]).toString('hex')), 0, 32, hits)
+    index.lookupIpv4(((10 << 24) | i) >>> 0, hits)
+    index.lookupUrl(`h${i}.example.com`, '', hits, 'domain')
+    found += hits.length
+    hits.clear()
+    const near = Uint8Array.from(digests[i])
+    near[7] ^= 0x10
+    index.lookupHash(near, hits)
+    index.lookupIpv4(((11 << 24) | i) >>> 0, hits)
+    index.lookupUrl(`h${i}.example.org`, '', hits, 'domain')
+    assert.equal(hits.length, 0)
+  }
+  assert.equal(found, 4 * n)
 })
