@@ -5,6 +5,10 @@ import { log } from '../log.js'
 import { registerLookup } from './commands/lookup.js'
 import { registerFeeds } from './commands/feeds.js'
 import { registerServe } from './commands/serve.js'
+import { registerScan } from './commands/scan.js'
+import { registerVerify } from './commands/verify.js'
+import { registerConnector } from './commands/connector.js'
+import { registerConfig } from './commands/config.js'
 
 /** Exit code for errors, as antivirus scanners do: 0 clean, 1 found, 2 error. */
 const EXIT_ERROR = 2
@@ -35,8 +39,12 @@ program
   .configureOutput({ writeErr: (s) => process.stderr.write(s) })
 
 registerServe(program, run)
+registerScan(program, run)
 registerLookup(program, run)
 registerFeeds(program, run)
+registerVerify(program, run)
+registerConnector(program, run)
+registerConfig(program, run)
 
 try {
   await program.parseAsync(process.argv)

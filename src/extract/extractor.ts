@@ -1,7 +1,8 @@
 /**
  * A source's extractor (DESIGN.md section 4): normalize rules, then the preset's and the source's
  * own rules, on the bytes of one event. Lookup rules fill a reusable Candidates list of byte spans;
- * CONTEXT rules run only on request (`contextValues`), for events that produced a detection.
+ * CONTEXT rules run only on request (`ruleValues`, `contextValues`), for events that produced a
+ * detection, so that the common event (no detection) costs no regex at all on the scanner path.
  *
  * Two engines give the same spans: RE2 for any rule set, and a byte scanner for a built-in preset
  * used as shipped (scanner.ts for `generic`; scan-cef.ts for `cef`, with RE2 for its URL rule only
@@ -22,9 +23,10 @@ export interface Extractor {
   /** Which engine `run` uses: the byte scanner (a built-in preset as shipped) or RE2 alone. */
   readonly engine: 'scanner' | 're2'
   /**
-   * Finds candidate values in event bytes buf[start,end): lookup rules only, ordered by rule then
-   * position. Returns false when a normalize `ignore` rule drops the event. Spans are in `out.src`
-   * (the batch buffer itself, or a scratch buffer when `replace` rules rewrote the event).
+   * Finds candidate values in event bytes buf[start,end) into `out` (cleared first): lookup rules
+   * only, ordered by rule then position; empty values are skipped. Returns false when a normalize
+   * `ignore` rule drops the event. Spans are in `out.src` (the batch buffer itself, or a scratch
+   * buffer when `replace` rules rewrote the event). Never throws, whatever the bytes.
    */
   run (buf: Buffer, start: number, end: number, out: Candidates): boolean
   /** The string value of span i (only called when needed, e.g. for URLs). */
@@ -114,32 +116,118 @@ function buildSet (patterns: string[]): InstanceType<typeof RE2.Set> | null {
 }
 
 /**
- * Compiles a source's rules, on the scanner when they are the generic preset as shipped.
+ * Compiles a source's rules, on a byte scanner when they are a built-in preset as shipped.
  * An invalid pattern throws FM_ERR_CONFIG naming the source, the rule and RE2's message.
  */
 export function compileExtractor (spec: SourceSpec): Extractor {
-  return build(spec, true)
+  return new CompiledExtractor(spec, true)
 }
 
 /** Compiles a source's rules on RE2 even where the scanner applies (tests and benchmarks compare the two). */
 export function compileRe2Extractor (spec: SourceSpec): Extractor {
-  return build(spec, false)
+  return new CompiledExtractor(spec, false)
 }
 
-function build (spec: SourceSpec, allowScanner: boolean): Extractor {
-  const rules = mergeRules(spec)
-  const lookup = compileRules(spec, rules, false)
-  const context = compileRules(spec, rules, true)
-  const normalizers = compileNormalizers(spec)
-  const fast = allowScanner ? fastPath(spec, rules) : null
-  // One RE2.Set pass says which lookup rules match at all: most events match none, and one
-  // native call is cheaper than one exec per rule.
-  const prefilter = lookup.length > 1 ? buildSet(lookup.map((c) => rules[c.index].pattern)) : null
-  const names = new Map(rules.map((r, i) => [r.name, i]))
+class CompiledExtractor implements Extractor {
+  readonly rules: RuleSpec[]
+  readonly engine: 'scanner' | 're2'
+  private readonly lookup: Compiled[]
+  private readonly context: Compiled[]
+  private readonly normalizers: Normalizer[]
+  private readonly fast: FastPath | null
+  /**
+   * One RE2.Set pass says which lookup rules match at all: most events match none, and one native
+   * call is cheaper than one exec per rule.
+   */
+  private readonly prefilter: InstanceType<typeof RE2.Set> | null
+  /** The cef preset's RE_URL, and its twin for all-ASCII events (scan-cef.ts). */
+  private readonly cefUrl: Compiled | null = null
+  private readonly cefUrlAscii: Compiled | null = null
+  private readonly names: Map<string, number>
+
+  constructor (spec: SourceSpec, allowScanner: boolean) {
+    this.rules = mergeRules(spec)
+    this.lookup = compileRules(spec, this.rules, false)
+    this.context = compileRules(spec, this.rules, true)
+    this.normalizers = compileNormalizers(spec)
+    this.fast = allowScanner ? fastPath(spec, this.rules) : null
+    this.engine = this.fast === null ? 're2' : 'scanner'
+    this.prefilter = this.fast === null && this.lookup.length > 1 ? buildSet(this.lookup.map((c) => this.rules[c.index].pattern)) : null
+    this.names = new Map(this.rules.map((r, i) => [r.name, i]))
+    const fast = this.fast
+    if (fast?.kind === 'cef') {
+      const url = this.lookup.find((c) => c.index === fast.url) as Compiled
+      this.cefUrl = url
+      const ascii = asciiUrlPattern(this.rules[url.index].pattern)
+      this.cefUrlAscii = { ...url, re: compilePattern(ascii, 'gd', `source ${spec.name}, rule ${url.name}`) }
+    }
+  }
+
+  run (buf: Buffer, start: number, end: number, out: Candidates): boolean {
+    const fast = this.fast
+    if (fast === null) return this.runRe2(buf, start, end, out)
+    out.clear(buf, start, end)
+    if (fast.kind === 'generic') {
+      scanGeneric(buf, start, end, fast.rules, out)
+      return true
+    }
+    const url = scanCef(buf, start, end, fast.rules, out)
+    if (url !== NO_URL) {
+      const c = (url === URL_ASCII ? this.cefUrlAscii : this.cefUrl) as Compiled
+      forEachMatch(c.re, buf.subarray(start, end), c.first, (s, e) => e > s && out.push(c.index, start + s, start + e))
+    }
+    return true
+  }
+
+  value (out: Candidates, i: number): string {
+    return out.src.toString('utf8', out.start[i], out.end[i])
+  }
+
+  ruleValues (out: Candidates): Record<string, string> {
+    const values = record()
+    // Spans come ordered by rule then position: the first one seen is the rule's first value.
+    for (let i = 0; i < out.n; i++) {
+      const name = this.rules[out.rule[i]].name
+      if (values[name] === undefined) values[name] = this.value(out, i)
+    }
+    this.contextInto(out.src.subarray(out.eventStart, out.eventEnd), values)
+    return values
+  }
+
+  contextValues (buf: Buffer, start: number, end: number): Record<string, string> {
+    const values = record()
+    if (this.context.length > 0) this.contextInto(this.normalize(buf.subarray(start, end), false) as Buffer, values)
+    return values
+  }
+
+  indexOf (name: string): number {
+    return this.names.get(name) ?? -1
+  }
+
+  private runRe2 (buf: Buffer, start: number, end: number, out: Candidates): boolean {
+    let src = buf
+    let text = buf.subarray(start, end)
+    let base = start
+    if (this.normalizers.length > 0) {
+      const t = this.normalize(text, true)
+      if (t === null) { out.clear(text); return false }
+      src = text = t
+      base = 0
+    }
+    out.clear(src, base, base + text.length)
+    const only = this.prefilter === null ? null : this.prefilter.match(text)
+    if (only !== null && only.length === 0) return true
+    for (let k = 0; k < this.lookup.length; k++) {
+      if (only !== null && !only.includes(k)) continue
+      const c = this.lookup[k]
+      forEachMatch(c.re, text, c.first, (s, e) => e > s && out.push(c.index, base + s, base + e))
+    }
+    return true
+  }
 
   /** Applies the normalize rules; null when an `ignore` rule drops the event. */
-  function normalize (text: Buffer, withIgnore: boolean): Buffer | null {
-    for (const n of normalizers) {
+  private normalize (text: Buffer, withIgnore: boolean): Buffer | null {
+    for (const n of this.normalizers) {
       if ('ignore' in n) {
         if (withIgnore && n.ignore.test(text)) return null
       } else {
@@ -150,71 +238,9 @@ function build (spec: SourceSpec, allowScanner: boolean): Extractor {
     return text
   }
 
-  function contextInto (text: Buffer, values: Record<string, string>): void {
-    for (const c of context) {
+  private contextInto (text: Buffer, values: Record<string, string>): void {
+    for (const c of this.context) {
       forEachMatch(c.re, text, true, (s, e) => { values[c.name] = text.toString('utf8', s, e); return true })
     }
-  }
-
-  function runRe2 (buf: Buffer, start: number, end: number, out: Candidates): boolean {
-    let src = buf
-    let text = buf.subarray(start, end)
-    let base = start
-    if (normalizers.length > 0) {
-      const t = normalize(text, true)
-      if (t === null) { out.clear(text); return false }
-      src = text = t
-      base = 0
-    }
-    out.clear(src, base, base + text.length)
-    const only = prefilter === null ? null : prefilter.match(text)
-    if (only !== null && only.length === 0) return true
-    for (let k = 0; k < lookup.length; k++) {
-      if (only !== null && !only.includes(k)) continue
-      const c = lookup[k]
-      forEachMatch(c.re, text, c.first, (s, e) => e > s && out.push(c.index, base + s, base + e))
-    }
-    return true
-  }
-
-  function runGeneric (buf: Buffer, start: number, end: number, out: Candidates): boolean {
-    out.clear(buf, start, end)
-    scanGeneric(buf, start, end, (fast as { rules: ScanRules }).rules, out)
-    return true
-  }
-
-  const cefUrl = fast?.kind === 'cef' ? lookup.find((c) => c.index === fast.url) as Compiled : null
-  const cefUrlAscii = cefUrl === null ? null : { ...cefUrl, re: compilePattern(asciiUrlPattern(rules[cefUrl.index].pattern), 'gd', 'RE_URL') }
-  function runCef (buf: Buffer, start: number, end: number, out: Candidates): boolean {
-    out.clear(buf, start, end)
-    const url = scanCef(buf, start, end, (fast as { rules: CefScanRules }).rules, out)
-    if (url !== NO_URL) {
-      const c = (url === URL_ASCII ? cefUrlAscii : cefUrl) as Compiled
-      forEachMatch(c.re, buf.subarray(start, end), c.first, (s, e) => e > s && out.push(c.index, start + s, start + e))
-    }
-    return true
-  }
-
-  return {
-    rules,
-    engine: fast === null ? 're2' : 'scanner',
-    run: fast === null ? runRe2 : fast.kind === 'generic' ? runGeneric : runCef,
-    value: (out, i) => out.src.toString('utf8', out.start[i], out.end[i]),
-    ruleValues (out) {
-      const values = record()
-      // Spans come ordered by rule then position: the first one seen is the rule's first value.
-      for (let i = 0; i < out.n; i++) {
-        const name = rules[out.rule[i]].name
-        if (values[name] === undefined) values[name] = out.src.toString('utf8', out.start[i], out.end[i])
-      }
-      contextInto(out.src.subarray(out.eventStart, out.eventEnd), values)
-      return values
-    },
-    contextValues (buf, start, end) {
-      const values = record()
-      if (context.length > 0) contextInto(normalize(buf.subarray(start, end), false) as Buffer, values)
-      return values
-    },
-    indexOf: (name) => names.get(name) ?? -1
   }
 }

@@ -90,6 +90,11 @@ const CEF_FIELD = '(?:[^|\\\\]|\\\\.)*'
 /** A host label: letters and digits of any script (IDN), inner hyphens. */
 const LABEL = '[\\pL\\pN](?:[\\pL\\pN-]*[\\pL\\pN])?'
 
+/** After `://`: optional userinfo, a host of IDN labels (or a bracketed IPv6), a port, a path. */
+const CEF_URL = '://((?:[^\\s/?#@]+@)?' +
+  `(?:\\[[0-9A-Fa-f:.]+\\]|(?:${LABEL}\\.)*${LABEL}\\.?)` +
+  '(?::\\d{1,5})?(?:[/?#]\\S*)?)'
+
 /**
  * The FortiSIEM guide's rules (REFERENCE.md), as written there. Two quirks are the guide's own and
  * kept on purpose: RE_HASH takes any 32-64 hex run (the matcher ignores lengths other than
@@ -99,8 +104,7 @@ export const CEF: readonly RuleSpec[] = Object.freeze([
   { name: 'RE_HASH', type: 'HASH', extract: 'all', pattern: '([\\da-fA-F]{32,64})' },
   { name: 'RE_IP', type: 'IP', extract: 'first', pattern: 'dst\\=(\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3})(?:$|\\s)' },
   { name: 'SRC_IP', type: 'IP', extract: 'first', pattern: 'src\\=(\\d{1,3}\\.\\d{1,3}\\.\\d{1,3}\\.\\d{1,3})(?:$|\\s)' },
-  // After `://`: optional userinfo, a host of IDN labels (or a bracketed IPv6), a port, a path.
-  { name: 'RE_URL', type: 'URL', extract: 'all', pattern: `://((?:[^\\s/?#@]+@)?(?:\\[[0-9A-Fa-f:.]+\\]|(?:${LABEL}\\.)*${LABEL}\\.?)(?::\\d{1,5})?(?:[/?#]\\S*)?)` },
+  { name: 'RE_URL', type: 'URL', extract: 'all', pattern: CEF_URL },
   // The third `|`-separated field of the CEF header (Device Product); both rules read it.
   { name: 'Device', type: 'CONTEXT', extract: 'first', pattern: `CEF:\\d+\\|${CEF_FIELD}\\|(${CEF_FIELD})\\|` },
   { name: 'Product', type: 'CONTEXT', extract: 'first', pattern: `CEF:\\d+\\|${CEF_FIELD}\\|(${CEF_FIELD})\\|` },

@@ -25,7 +25,7 @@ const DOT = 0x2e
 const SLASH = 0x2f
 
 /** Byte classes, ASCII only: RE2's `\w` and `\b` are ASCII, and bytes >= 0x80 are never word bytes. */
-export const CLASS = new Uint8Array(256)
+const CLASS = new Uint8Array(256)
 for (let c = 0; c < 128; c++) {
   const ch = String.fromCharCode(c)
   if (/\w/.test(ch)) CLASS[c] |= WORD
@@ -36,9 +36,6 @@ for (let c = 0; c < 128; c++) {
     if (!')]},;.'.includes(ch)) CLASS[c] |= URL_LAST
   }
 }
-
-/** True when byte `c` is a word byte (`[0-9A-Za-z_]`). */
-export function isWord (c: number): boolean { return (CLASS[c] & WORD) !== 0 }
 
 /**
  * Length of the non-ASCII character at buf[i] as RE2 reads it in a negated class, or 0.

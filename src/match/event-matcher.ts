@@ -71,7 +71,8 @@ export class EventMatcher {
     const c = this.counters
     c.events++
     c.bytes += end - start
-    this.cands.n = 0
+    // Cleared up front so a dropped event's finished event reports no stale rule values.
+    this.cands.clear(buf, start, end)
     const event = buf.subarray(start, end)
     if (event.indexOf(0) !== -1) { c.binary++; return 0 }
     if (!isUtf8(event)) c.invalidUtf8++

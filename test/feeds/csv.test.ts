@@ -1,30 +1,11 @@
-import { eachItem } from '../../src/feeds/record.js'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseCsv } from '../../src/feeds/formats/csv.js'
-import { isSkipped, type FeedRecord, type ParsedItem, type ParserOptions, type SkippedRecord } from '../../src/feeds/record.js'
+import { formatFixture, records, skips, values } from './helpers.js'
 
-const dir = await mkdtemp(join(tmpdir(), 'feedmatch-csv-'))
-let n = 0
+const { file, parse, dir } = await formatFixture(parseCsv, 'csv', '.csv')
 
-async function file (text: string, ext = '.csv'): Promise<string> {
-  const path = join(dir, `f${n++}${ext}`)
-  await writeFile(path, text)
-  return path
-}
-
-async function parse (path: string, more: Partial<ParserOptions> = {}): Promise<ParsedItem[]> {
-  const out: ParsedItem[] = []
-  for await (const item of eachItem(parseCsv({ path, indicators: [], ...more }))) out.push(item)
-  return out
-}
-
-const records = (items: ParsedItem[]): FeedRecord[] => items.filter((i): i is FeedRecord => !isSkipped(i))
-const skips = (items: ParsedItem[]): SkippedRecord[] => items.filter(isSkipped)
-const values = (r: FeedRecord): string[] => r.indicators.map((i) => `${i.kind}:${i.value}`)
 
 test('a header, quotes, comments and blank lines; the indicator column guessed by name', async () => {
   const path = await file([

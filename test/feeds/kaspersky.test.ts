@@ -1,33 +1,16 @@
-import { eachItem } from '../../src/feeds/record.js'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createWriteStream } from 'node:fs'
-import { mkdtemp, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { once } from 'node:events'
 import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { parseKaspersky, maskKind } from '../../src/feeds/formats/kaspersky.js'
-import { isSkipped, type FeedRecord, type ParsedItem, type ParserOptions, type SkippedRecord } from '../../src/feeds/record.js'
+import { formatFixture, records, skips } from './helpers.js'
+import { eachItem, isSkipped, type FeedRecord } from '../../src/feeds/record.js'
 
-const dir = await mkdtemp(join(tmpdir(), 'feedmatch-kaspersky-'))
-let n = 0
+const { file, parse, dir } = await formatFixture(parseKaspersky, 'kaspersky', '.json')
 
-async function file (text: string, ext = '.json'): Promise<string> {
-  const path = join(dir, `f${n++}${ext}`)
-  await writeFile(path, text)
-  return path
-}
-
-async function parse (path: string, more: Partial<ParserOptions> = {}): Promise<ParsedItem[]> {
-  const out: ParsedItem[] = []
-  for await (const item of eachItem(parseKaspersky({ path, indicators: [], ...more }))) out.push(item)
-  return out
-}
-
-const records = (items: ParsedItem[]): FeedRecord[] => items.filter((i): i is FeedRecord => !isSkipped(i))
-const skips = (items: ParsedItem[]): SkippedRecord[] => items.filter(isSkipped)
 
 // The live heap after a full collection: heapUsed alone also counts garbage not yet collected.
 setFlagsFromString('--expose-gc')

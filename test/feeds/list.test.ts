@@ -1,26 +1,10 @@
-import { eachItem } from '../../src/feeds/record.js'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseList } from '../../src/feeds/formats/list.js'
-import type { ParsedItem, ParserOptions } from '../../src/feeds/record.js'
+import { formatFixture } from './helpers.js'
 
-const dir = await mkdtemp(join(tmpdir(), 'feedmatch-list-'))
-let n = 0
-
-async function file (text: string): Promise<string> {
-  const path = join(dir, `f${n++}.txt`)
-  await writeFile(path, text)
-  return path
-}
-
-async function parse (path: string, more: Partial<ParserOptions> = {}): Promise<ParsedItem[]> {
-  const out: ParsedItem[] = []
-  for await (const item of eachItem(parseList({ path, indicators: [], ...more }))) out.push(item)
-  return out
-}
+const { file, parse, dir } = await formatFixture(parseList, 'list', '.txt')
 
 test('one indicator a line: comments, trailing comments, blank lines, CRLF and a BOM', async () => {
   const path = await file('\ufeff# Blocklist, updated hourly\r\n192.0.2.1\r\n\r\n   \r\nevil.example   # seen in phishing\r\nhttp://bad.example/page#top\r\n\t# indented comment\r\n44d88612fea8a8f36de82e1278abb02f\r\n')

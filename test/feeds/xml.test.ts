@@ -1,30 +1,11 @@
-import { eachItem } from '../../src/feeds/record.js'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtemp, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseXml } from '../../src/feeds/formats/xml.js'
-import { isSkipped, type FeedRecord, type ParsedItem, type ParserOptions, type SkippedRecord } from '../../src/feeds/record.js'
+import { formatFixture, records, skips, values } from './helpers.js'
 
-const dir = await mkdtemp(join(tmpdir(), 'feedmatch-xml-'))
-let n = 0
+const { file, parse, dir } = await formatFixture(parseXml, 'xml', '.xml')
 
-async function file (text: string): Promise<string> {
-  const path = join(dir, `f${n++}.xml`)
-  await writeFile(path, text)
-  return path
-}
-
-async function parse (path: string, more: Partial<ParserOptions> = {}): Promise<ParsedItem[]> {
-  const out: ParsedItem[] = []
-  for await (const item of eachItem(parseXml({ path, indicators: [], ...more }))) out.push(item)
-  return out
-}
-
-const records = (items: ParsedItem[]): FeedRecord[] => items.filter((i): i is FeedRecord => !isSkipped(i))
-const skips = (items: ParsedItem[]): SkippedRecord[] => items.filter(isSkipped)
-const values = (r: FeedRecord): string[] => r.indicators.map((i) => `${i.kind}:${i.value}`)
 
 const MD5 = '44d88612fea8a8f36de82e1278abb02f'
 

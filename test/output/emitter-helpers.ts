@@ -6,7 +6,15 @@ import { once } from 'node:events'
 import net from 'node:net'
 import tls from 'node:tls'
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { TestContext } from 'node:test'
 import type { Emitter } from '../../src/output/emitter.js'
+
+/** Closes emitters and kills receivers when the test ends, passed or failed, so no handle keeps the process alive. */
+export function cleanup (t: TestContext, ...things: Array<{ close (): Promise<void> } | { kill (): Promise<void> }>): void {
+  t.after(async () => {
+    for (const x of things) await ('close' in x ? x.close() : x.kill())
+  })
+}
 
 /** Waits until `cond()` holds, polling; fails with `what` after `timeout` ms (tests never hang). */
 export async function waitFor (cond: () => boolean, what: string, timeout = 15_000): Promise<void> {

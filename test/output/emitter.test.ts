@@ -4,7 +4,7 @@ import { once } from 'node:events'
 import { setImmediate as tick } from 'node:timers/promises'
 import { Emitter, type EmitterOptions } from '../../src/output/emitter.js'
 import { backoffDelay } from '../../src/output/transports/connection.js'
-import { Receiver, freePort, frames, line, numbers, waitFor, writeAll } from './emitter-helpers.js'
+import { Receiver, cleanup, freePort, frames, line, numbers, waitFor, writeAll } from './emitter-helpers.js'
 
 const T = { timeout: 30_000 }
 
@@ -23,9 +23,10 @@ function range (n: number): number[] {
   return Array.from({ length: n }, (_, i) => i)
 }
 
-test('a receiver on loopback gets every frame once, in order, small writes coalesced into batches', T, async () => {
+test('a receiver on loopback gets every frame once, in order, small writes coalesced into batches', T, async (t) => {
   const r = await Receiver.listen()
   const em = new Emitter(tcp(r.port))
+  cleanup(t, em, r)
   await em.start()
   const bufs: Buffer[] = []
   // Writes of 1 to 7 frames: batching joins them, and must never cut one.
@@ -37,14 +38,14 @@ test('a receiver on loopback gets every frame once, in order, small writes coale
   assert.equal(em.counters.bytesSent, bufs.reduce((n, b) => n + b.length, 0))
   assert.equal(em.counters.bytesDropped, 0)
   assert.equal(em.buffered, 0)
-  await r.kill()
 })
 
-test('a slow receiver makes write() return false, memory stays bounded, and drain comes once it reads', T, async () => {
+test('a slow receiver makes write() return false, memory stays bounded, and drain comes once it reads', T, async (t) => {
   const r = await Receiver.listen()
   r.pause()
   const queueMax = 256 * 1024
   const em = new Emitter(tcp(r.port, { queue: { maxBytes: queueMax } }))
+  cleanup(t, em, r)
   await em.start()
   await waitFor(() => r.connections === 1, 'the connection')
   const per = 10
@@ -73,12 +74,12 @@ test('a slow receiver makes write() return false, memory stays bounded, and drai
   // The largest write is about 1 KiB: held memory never passed the bound plus one write.
   assert.ok(maxBuffered <= queueMax + 2048, `buffered peaked at ${maxBuffered}`)
   assert.deepEqual(numbers(r.lines), range(next))
-  await r.kill()
 })
 
-test('receiver down at start, up later: start() resolves, lost then regained, everything arrives', T, async () => {
+test('receiver down at start, up later: start() resolves, lost then regained, everything arrives', T, async (t) => {
   const port = await freePort()
   const em = new Emitter(tcp(port))
+  cleanup(t, em)
   const lost = once(em, 'lost')
   await em.start()
   const [err] = await lost
@@ -86,19 +87,20 @@ test('receiver down at start, up later: start() resolves, lost then regained, ev
   const bufs = range(100).map((i) => frames(i * 10, i * 10 + 10))
   for (const b of bufs) assert.equal(em.write(b), true, 'within the queue bound, writes are taken')
   const r = await Receiver.listen(port)
+  cleanup(t, r)
   await once(em, 'regained')
   await waitFor(() => r.lines.length >= 1000, '1000 lines')
   await em.close()
   assert.deepEqual(r.lines, range(1000).map(line))
   assert.equal(em.counters.reconnects, 1)
   assert.ok(em.counters.errors >= 1)
-  await r.kill()
 })
 
-test('receiver killed mid-stream and restarted: nothing lost, resent from the in-memory window', T, async () => {
+test('receiver killed mid-stream and restarted: nothing lost, resent from the in-memory window', T, async (t) => {
   const first = await Receiver.listen()
   const port = first.port
-  const em = new Emitter(tcp(port, { resendBytes: 0 }))
+  const em = new Emitter(tcp(port))
+  cleanup(t, em, first)
   await em.start()
   first.onLine = (r) => { if (r.lines.length === 1000) void r.kill() }
   const lost = once(em, 'lost')
@@ -109,6 +111,7 @@ test('receiver killed mid-stream and restarted: nothing lost, resent from the in
   }
   await lost
   const second = await Receiver.listen(port)
+  cleanup(t, second)
   await waitFor(() => new Set([...numbers(first.lines), ...numbers(second.lines)]).size >= total, 'every frame')
   await em.close()
   const a = numbers(first.lines)
@@ -118,12 +121,12 @@ test('receiver killed mid-stream and restarted: nothing lost, resent from the in
   assert.ok(b[0]! <= a.length, 'no gap between the two')
   assert.ok(em.counters.bytesResent > 0)
   assert.equal(em.counters.reconnects, 1)
-  await second.kill()
 })
 
-test('close() sends what is queued before it resolves; write() after close() is a usage error', T, async () => {
+test('close() sends what is queued before it resolves; write() after close() is a usage error', T, async (t) => {
   const r = await Receiver.listen()
   const em = new Emitter(tcp(r.port, { batch: { maxBytes: 1 << 20, maxDelay: 60_000 } }))
+  cleanup(t, em, r)
   await em.start()
   em.write(frames(0, 50))
   // The batch delay is a minute: only close() can have sent these.
@@ -131,7 +134,6 @@ test('close() sends what is queued before it resolves; write() after close() is 
   await waitFor(() => r.lines.length >= 50, '50 lines')
   assert.deepEqual(r.lines, range(50).map(line))
   assert.throws(() => em.write(frames(0, 1)), { code: 'FM_ERR_USAGE' })
-  await r.kill()
 })
 
 test('options are checked: a bad bound is a usage error', () => {

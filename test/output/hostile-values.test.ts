@@ -5,24 +5,12 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import type { Detection } from '../../src/match/detection.js'
 import { createRenderer, type Renderer } from '../../src/output/renderer.js'
+import { sampleDetection } from './fixtures.js'
 
 const HOSTILE = 'a|b=c\\d\ne\rf"g\th\0i\x7f é 😀 key=val \\= \\| %Date% end\\'
 
 function detection (over: Partial<Detection> = {}): Detection {
-  return {
-    time: Date.UTC(2024, 0, 5, 3, 4, 5, 678),
-    feed: 'kl_malicious_hash',
-    category: 'KL_Malicious_Hash_MD5',
-    type: 'md5',
-    matched: '44d88612fea8a8f36de82e1278abb02f',
-    value: '44d88612fea8a8f36de82e1278abb02f',
-    rule: 'RE_HASH',
-    context: { note: HOSTILE },
-    actionable: [],
-    sourceIp: '10.0.0.7',
-    rules: { RE_HASH: '44d88612fea8a8f36de82e1278abb02f' },
-    ...over,
-  }
+  return sampleDetection({ context: { note: HOSTILE }, actionable: [], rules: { RE_HASH: '44d88612fea8a8f36de82e1278abb02f' }, ...over })
 }
 
 const make = (preset: string, header: 'rfc5424' | 'rfc3164' | 'none' = 'none'): Renderer => createRenderer({

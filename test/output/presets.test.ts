@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import type { Detection } from '../../src/match/detection.js'
 import { createRenderer, type RendererOptions } from '../../src/output/renderer.js'
 import { PRESET_NAMES, feedmatchVersion, getPreset } from '../../src/output/presets.js'
+import { sampleDetection } from './fixtures.js'
 
 const T = Date.UTC(2024, 0, 5, 3, 4, 5, 678)
 const ISO = '2024-01-05T03:04:05.678Z'
@@ -24,19 +25,10 @@ const phishing: Detection = {
 }
 
 // A CEF event from FortiSIEM whose hash matched, with the guide's actionable field.
-const hash: Detection = {
-  time: T,
-  feed: 'kl_malicious_hash',
-  category: 'KL_Malicious_Hash_MD5',
-  type: 'md5',
-  matched: '44d88612fea8a8f36de82e1278abb02f',
-  value: '44d88612fea8a8f36de82e1278abb02f',
-  rule: 'RE_HASH',
+const hash: Detection = sampleDetection({
   context: { file_type: 'exe', threat: 'EICAR-Test-File' },
-  actionable: [['cs3', '90']],
-  sourceIp: '10.0.0.7',
-  rules: { RE_HASH: '44D88612FEA8A8F36DE82E1278ABB02F', RE_IP: '10.2.2.2', SRC_IP: '10.1.1.1', DeviceIp: '10.3.3.3', Device: 'FortiGate', Product: 'FortiOS', UserName: 'alice', Id: '42' },
-}
+  rules: { RE_HASH: '44D88612FEA8A8F36DE82E1278ABB02F', RE_IP: '10.2.2.2', SRC_IP: '10.1.1.1', DeviceIp: '10.3.3.3', Device: 'FortiGate', Product: 'FortiOS', UserName: 'alice', Id: '42' }
+})
 
 const RULES = ['RE_URL', 'SRC_IP', 'RE_IP', 'RE_HASH', 'DeviceIp', 'Device', 'Product', 'UserName', 'Id']
 

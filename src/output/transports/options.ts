@@ -36,7 +36,7 @@ export interface EmitterOptions {
   connectTimeout?: number
   /** How long close() and reopen() wait for the link to take what is queued; default 5 s. */
   closeTimeout?: number
-  /** Bytes already sent that are sent again after a connection drops; default 4 MiB (capped by queue.maxBytes), 0 for none. */
+  /** At most this many bytes already sent are sent again after a connection drops; part of the memory bound, below highWaterMark. Default: 4 MiB or half the mark, whichever is less; 0 for none. */
   resendBytes?: number
   /** UDP: larger messages are dropped and counted; default 65507, the most an IPv4 datagram carries. */
   udpMaxDatagram?: number
@@ -92,6 +92,7 @@ export function normalize (opts: EmitterOptions): Settings {
   const queueMaxBytes = int('queue.maxBytes', opts.queue.maxBytes, 0, 1)
   const spoolMaxBytes = int('spoolMaxBytes', opts.spoolMaxBytes, 1024 * MiB, 64 * KiB)
   const initialDelay = int('reconnect.initialDelay', opts.reconnect.initialDelay, 0, 1)
+  const highWaterMark = int('highWaterMark', opts.highWaterMark, Math.max(1, Math.floor(queueMaxBytes / 2)), 1, queueMaxBytes)
   return {
     target: t,
     framing,
@@ -99,7 +100,7 @@ export function normalize (opts: EmitterOptions): Settings {
     batchMaxBytes: int('batch.maxBytes', opts.batch.maxBytes, 0, 1),
     batchMaxDelay: int('batch.maxDelay', opts.batch.maxDelay, 0, 0),
     queueMaxBytes,
-    highWaterMark: int('highWaterMark', opts.highWaterMark, Math.max(1, Math.floor(queueMaxBytes / 2)), 1, queueMaxBytes),
+    highWaterMark,
     spool,
     spoolMaxBytes,
     spoolSegmentBytes: int('spoolSegmentBytes', opts.spoolSegmentBytes,
@@ -107,7 +108,7 @@ export function normalize (opts: EmitterOptions): Settings {
     reconnect: { initialDelay, maxDelay: int('reconnect.maxDelay', opts.reconnect.maxDelay, 0, initialDelay) },
     connectTimeout: int('connectTimeout', opts.connectTimeout, 10_000, 1),
     closeTimeout: int('closeTimeout', opts.closeTimeout, 5_000, 0),
-    resendBytes: int('resendBytes', opts.resendBytes, Math.min(4 * MiB, queueMaxBytes), 0),
+    resendBytes: int('resendBytes', opts.resendBytes, Math.min(4 * MiB, Math.floor(highWaterMark / 2)), 0, highWaterMark - 1),
     udpMaxDatagram: int('udpMaxDatagram', opts.udpMaxDatagram, 65_507, 1, 65_535),
   }
 }

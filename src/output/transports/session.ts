@@ -26,6 +26,11 @@ export class Session {
     return this.#pending.bytes
   }
 
+  /** Bytes this session holds: unconfirmed writes and the resend window. */
+  get heldBytes (): number {
+    return this.#pending.bytes + this.#window.bytes
+  }
+
   /** Writes one batch (whole frames); `confirmed` runs once the link took it, never after the session ended. */
   write (buf: Buffer, confirmed: (buf: Buffer) => void): boolean {
     this.#pending.push(buf)
@@ -54,9 +59,8 @@ export class Session {
   #keep (buf: Buffer): void {
     if (this.#resendBytes === 0) return
     this.#window.push(buf)
-    // Keep at least the last resendBytes: the oldest batch goes only while the rest still covers it.
-    while (this.#window.length > 1 && this.#window.bytes - this.#window.peek()!.length >= this.#resendBytes) {
-      this.#window.shift()
-    }
+    // At most resendBytes, whole batches: the window counts in the emitter's memory, and it must
+    // stay under the high-water mark, or an idle link could hold write() at false for ever.
+    while (this.#window.bytes > this.#resendBytes) this.#window.shift()
   }
 }
