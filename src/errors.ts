@@ -16,10 +16,13 @@ export const ERROR_CODES = {
   FM_ERR_INDICATOR: 'Give a hash (MD5, SHA1, SHA256), an IP address, a URL or a domain.',
   FM_ERR_SNAPSHOT: 'Rebuild the snapshot with `feedmatch feeds build -o FILE`.',
   FM_ERR_INDEX_FULL: 'The feeds exceed what one index generation can hold (4 GiB per table); split or filter them.',
+  FM_ERR_OUTPUT: 'Check the output target (`output.target`, `--output`): that it is reachable, and that its TLS files are readable.',
+  FM_ERR_SPOOL: 'Check that the spool folder (`output.spool`) is writable and the disk has room; a damaged segment is set aside.',
   FM_ERR_VERIFY_CONNECT: 'Start the service with `feedmatch serve`, or point --target at the HOST:PORT of its TCP input (`input.listen`).',
   FM_ERR_VERIFY_PING: 'Point --target at a TCP input of `feedmatch serve` (`input.listen`): verify speaks plain TCP, and UDP or TLS inputs and other services do not answer its reply-back handshake.',
   FM_ERR_VERIFY_REPLY: 'Check the service\'s log; verify reads replies in the output presets\' formats (custom templates must keep their keys).',
   FM_ERR_VERIFY_FILE: 'Give --events (one event a line) and --expected (a JSON array, or JSON lines, of { feed or category, matched }) together.',
+  FM_ERR_WRITE: 'Check that the output folder is writable and the disk has room.',
   FM_ERR_WORKER: 'A worker thread failed; this is a bug, please report it with the log.',
   FM_ERR_INTERNAL: 'This is a bug, please report it with the log.',
 } as const

@@ -48,6 +48,29 @@ export interface TcpCounters {
   errors: number
 }
 
+/** Per-connection state the listener keeps beside the public Connection. */
+interface ConnState {
+  framer: Framer
+  onEvent: (buf: Buffer, start: number, end: number) => void
+  /** When bytes last arrived (or reading last resumed), for the drain at shutdown. */
+  lastData: number
+  /** The sender ended its side: every event it sent was framed. */
+  ended: boolean
+  /** Shutdown: everything read was framed; later bytes are not taken. */
+  drained: boolean
+  quiet?: NodeJS.Timeout
+}
+
+/**
+ * Shutdown: a connection is read until its sender ends it, or until it has been quiet this long
+ * while we were reading (what a sender had already sent is then framed), ...
+ */
+const DRAIN_QUIET_MS = 250
+/** ... but never longer than this, for a sender that keeps sending. */
+const DRAIN_MAX_MS = 5_000
+/** After a polite end(), a peer that keeps its side open is cut off after this long. */
+const CLOSE_MAX_MS = 2_000
+
 /** CyberTrace's first-message flags, concatenated: `X-KF-SendFinishedEventX-KF-ReplyBack`. */
 const KF_PREFIX = 'X-KF-'
 const KF_FLAGS = new Set(['ReplyBack', 'SendFinishedEvent', 'SaveStatistic', 'ReplyBackPING'])
@@ -62,8 +85,10 @@ const KF_MAX = 96
 export class TcpListener extends EventEmitter {
   readonly counters: TcpCounters = { connections: 0, rejected: 0, open: 0, empty: 0, events: 0, bytes: 0, truncated: 0, framingErrors: 0, errors: 0 }
   private server?: net.Server
-  private readonly conns = new Set<Connection>()
+  private serverClosed?: Promise<void>
+  private readonly conns = new Map<Connection, ConnState>()
   private paused = false
+  private draining = false
   private nextId = 1
 
   constructor (private readonly opts: TcpListenerOptions, private readonly sink: ConnectionEventSink) {
@@ -88,26 +113,75 @@ export class TcpListener extends EventEmitter {
   pause (): void {
     if (this.paused) return
     this.paused = true
-    for (const c of this.conns) c.socket.pause()
+    for (const c of this.conns.keys()) c.socket.pause()
   }
 
   /** Reads again. */
   resume (): void {
     if (!this.paused) return
     this.paused = false
-    for (const c of this.conns) c.socket.resume()
+    const now = Date.now()
+    for (const [c, st] of this.conns) {
+      if (st.drained) continue
+      // Time spent paused is not quiet time of the sender's.
+      st.lastData = now
+      c.socket.resume()
+    }
   }
 
-  /** Stops accepting; ends connections once their buffered events are framed. */
+  /**
+   * Shutdown, first step: stops accepting and frames what senders already sent. Each connection
+   * is read until its sender ends it or it has been quiet (while we read) for DRAIN_QUIET_MS, at
+   * most DRAIN_MAX_MS; then its last unterminated event is flushed and it is no longer read.
+   * Connections stay open, so reply-back clients still get the detections of what they sent:
+   * `close()` ends them once the pipeline is idle. Waiting for senders to close instead would
+   * hang: a forwarder may keep its connection open for days, and TCP lets it ignore our FIN.
+   */
+  async drain (): Promise<void> {
+    if (this.draining) return
+    this.draining = true
+    if (this.server !== undefined) {
+      const server = this.server
+      this.serverClosed = new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+    const deadline = Date.now() + DRAIN_MAX_MS
+    for (;;) {
+      const now = Date.now()
+      for (const [c, st] of this.conns) {
+        if (st.drained) continue
+        if (st.ended || now >= deadline || (!this.paused && now - st.lastData >= DRAIN_QUIET_MS)) this.finish(c, st)
+      }
+      if ([...this.conns.values()].every((st) => st.drained)) return
+      await new Promise((resolve) => setTimeout(resolve, 25))
+    }
+  }
+
+  /** Shutdown, last step (after `drain()` and once the pipeline is idle): closes every connection. */
   async close (): Promise<void> {
-    const closed = this.server === undefined ? Promise.resolve() : new Promise<void>((resolve) => this.server?.close(() => resolve()))
-    for (const c of this.conns) c.socket.end()
-    await closed
+    await this.drain()
+    for (const [c, st] of this.conns) {
+      // Read and discard until the peer closes: unread bytes would turn our close into a reset,
+      // which can make the peer drop replies it has not read yet.
+      st.drained = true
+      c.socket.resume()
+      c.socket.end()
+    }
+    const timer = setTimeout(() => { for (const c of this.conns.keys()) c.socket.destroy() }, CLOSE_MAX_MS)
+    await this.serverClosed
+    clearTimeout(timer)
+  }
+
+  /** Frames a connection's last bytes and stops taking its events (shutdown). */
+  private finish (conn: Connection, st: ConnState): void {
+    st.drained = true
+    clearTimeout(st.quiet)
+    conn.socket.pause()
+    if (!st.ended) st.framer.end(st.onEvent)
   }
 
   private accept (socket: net.Socket): void {
     this.counters.connections++
-    if (this.conns.size >= this.opts.maxConnections) {
+    if (this.draining || this.conns.size >= this.opts.maxConnections) {
       this.counters.rejected++
       socket.destroy()
       return
@@ -121,7 +195,6 @@ export class TcpListener extends EventEmitter {
       saveStatistics: true,
       events: 0
     }
-    this.conns.add(conn)
     this.counters.open++
     const framer = new Framer(this.opts.framing)
     let first = true
@@ -134,19 +207,31 @@ export class TcpListener extends EventEmitter {
       this.counters.events++
       this.sink(buf, start, end, conn)
     }
-    let quiet: NodeJS.Timeout | undefined
+    const st: ConnState = { framer, onEvent, lastData: Date.now(), ended: false, drained: false }
+    this.conns.set(conn, st)
     socket.on('data', (chunk: Buffer) => {
+      // After the shutdown drain the pipeline takes no more events from this connection.
+      if (st.drained) return
+      st.lastData = Date.now()
       this.counters.bytes += chunk.length
       framer.push(chunk, onEvent)
       if (this.opts.framing.mode === 'delimiter' && this.opts.delimiterFlush !== undefined) {
-        clearTimeout(quiet)
-        quiet = setTimeout(() => framer.flushIdle(onEvent), this.opts.delimiterFlush)
+        clearTimeout(st.quiet)
+        st.quiet = setTimeout(() => framer.flushIdle(onEvent), this.opts.delimiterFlush)
       }
     })
-    socket.on('end', () => { framer.end(onEvent); socket.end() })
+    socket.on('end', () => {
+      if (!st.drained) framer.end(onEvent)
+      st.ended = true
+      // Reply-back connections are ended by close() once their detections were written.
+      if (!this.draining) socket.end()
+    })
     socket.on('error', () => { this.counters.errors++ })
     socket.on('close', () => {
-      clearTimeout(quiet)
+      clearTimeout(st.quiet)
+      // A reset skips 'end': what was framed so far is still the sender's last event.
+      if (!st.ended && !st.drained) framer.end(onEvent)
+      st.drained = true
       this.counters.truncated += framer.counters.truncated
       this.counters.framingErrors += framer.counters.framingErrors
       if (conn.events === 0) this.counters.empty++

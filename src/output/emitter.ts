@@ -22,6 +22,7 @@ import { EventEmitter } from 'node:events'
 import { FeedmatchError } from '../errors.js'
 import { Spool } from './spool.js'
 import { Connection } from './transports/connection.js'
+import { newCounters, type DropReason, type EmitterCounters } from './transports/counters.js'
 import type { Link } from './transports/link.js'
 import { createOpener } from './transports/open.js'
 import { normalize, type EmitterOptions, type Settings } from './transports/options.js'
@@ -29,38 +30,12 @@ import { Outbox } from './transports/outbox.js'
 import { Session } from './transports/session.js'
 import { UdpSink } from './transports/udp.js'
 
+export type { DropReason, EmitterCounters } from './transports/counters.js'
 export type { EmitterOptions, EmitterTarget } from './transports/options.js'
-
-/** Why bytes were dropped: above the memory bound, too big or malformed for a datagram, UDP not ready or failing, or left at close(). */
-export type DropReason = 'overflow' | 'oversize' | 'malformed' | 'unavailable' | 'send' | 'close'
-
-/** Vector-style counts, totals since construction. */
-export interface EmitterCounters {
-  /** Frames sent; UDP only, the one transport that cuts frames apart. */
-  framesSent: number
-  /** Bytes the destination took (a socket's kernel, a file), resends included. */
-  bytesSent: number
-  /** Bytes queued again for sending after a connection dropped (the resend window). */
-  bytesResent: number
-  /** Bytes accepted by write(). */
-  bytesQueued: number
-  /** Bytes appended to the spool. */
-  bytesSpooled: number
-  bytesDropped: number
-  dropped: Record<DropReason, number>
-  /** Connections regained after a loss. */
-  reconnects: number
-  /** Failed connection attempts, dropped links, failed sends, spool failures. */
-  errors: number
-}
 
 /** Sends Buffers of whole frames to one target; emits 'drain', 'lost' (err), 'regained', 'drop' (reason, bytes), and 'error' for what cannot be retried. */
 export class Emitter extends EventEmitter {
-  readonly counters: EmitterCounters = {
-    framesSent: 0, bytesSent: 0, bytesResent: 0, bytesQueued: 0, bytesSpooled: 0, bytesDropped: 0,
-    dropped: { overflow: 0, oversize: 0, malformed: 0, unavailable: 0, send: 0, close: 0 },
-    reconnects: 0, errors: 0,
-  }
+  readonly counters: EmitterCounters = newCounters()
 
   readonly #o: Settings
   #box = new Outbox(null, this.#outboxHooks())
@@ -75,6 +50,7 @@ export class Emitter extends EventEmitter {
   #wantDrain = false
   #drainQueued = false
   #lost = false
+  #startCalled = false
   #reopening: Promise<void> | null = null
   #closing: Promise<void> | null = null
   #idle: (() => void) | null = null
@@ -101,7 +77,8 @@ export class Emitter extends EventEmitter {
 
   /** Opens the spool, then connects; resolves after the first attempt, also when the target is down ('lost' tells). */
   async start (): Promise<void> {
-    if (this.#state !== 'new') throw new FeedmatchError('FM_ERR_USAGE', 'Emitter.start() was called twice')
+    if (this.#startCalled) throw new FeedmatchError('FM_ERR_USAGE', 'Emitter.start() was called twice')
+    this.#startCalled = true
     const o = this.#o
     const t = o.target
     if (t.protocol === 'udp') {
@@ -109,7 +86,7 @@ export class Emitter extends EventEmitter {
         sent: (n) => { this.counters.framesSent++; this.counters.bytesSent += n },
         dropped: (reason, n) => this.#drop(reason, n),
         error: () => { this.counters.errors++ },
-        lost: (err) => this.#onDown(err, null),
+        lost: (err) => this.#markLost(err),
         regained: () => this.#onUp(null),
       })
       this.#state = 'started'
@@ -128,7 +105,7 @@ export class Emitter extends EventEmitter {
     conn.on('up', (link: Link) => this.#onUp(link))
     conn.on('down', (err: Error, link: Link | null) => this.#onDown(err, link))
     conn.on('fatal', (err: Error) => {
-      this.emit('error', new FeedmatchError('FM_ERR_INTERNAL', `output to ${t.protocol} failed for good: ${err.message}`, { cause: err }))
+      this.emit('error', new FeedmatchError('FM_ERR_OUTPUT', `output to ${t.protocol} failed for good: ${err.message}`, { cause: err }))
     })
     this.#state = 'started'
     return conn.start()
@@ -136,8 +113,11 @@ export class Emitter extends EventEmitter {
 
   /** Accepts a Buffer of whole frames; false means at the high-water mark: wait for 'drain'. */
   write (frames: Buffer): boolean {
-    if (this.#state !== 'started') {
-      throw new FeedmatchError('FM_ERR_USAGE', `Emitter.write() ${this.#state === 'new' ? 'before start()' : 'after close()'}`)
+    if (this.#state === 'new') throw new FeedmatchError('FM_ERR_USAGE', 'Emitter.write() before start()')
+    if (this.#state === 'closing') {
+      // A result that finishes while the service shuts down must not crash it: refused, counted.
+      this.#drop('close', frames.length)
+      return false
     }
     if (this.#udp !== null) {
       this.counters.bytesQueued += frames.length
@@ -200,17 +180,22 @@ export class Emitter extends EventEmitter {
       this.#session = null
       this.#requeue(s)
     }
-    if (!this.#lost) {
-      this.#lost = true
-      this.emit('lost', err)
-    }
-    if (this.#udp === null) this.#pump()
+    this.#markLost(err)
+    this.#pump()
+  }
+
+  // One 'lost' per outage, however many attempts fail during it.
+  #markLost (err: Error): void {
+    if (this.#lost) return
+    this.#lost = true
+    this.emit('lost', err)
   }
 
   // Loss avoidance over duplicates (see the module comment): what the link may have lost goes
   // back in front of everything, in the order it was first sent.
-  #requeue (s: Session): void {
+  #requeue (s: Session, withWindow = true): void {
     const { resent, pending } = s.takeUnconfirmed()
+    if (!withWindow) resent.length = 0
     for (const b of resent) this.counters.bytesResent += b.length
     this.#box.head.unshiftAll(resent.concat(pending))
   }
@@ -231,7 +216,7 @@ export class Emitter extends EventEmitter {
 
   // A batch leaves when batch.maxBytes are queued, or when the oldest queued byte has waited
   // batch.maxDelay. Never more than the link takes without queueing (writableNeedDrain): the
-  // rest waits in the head, where it can still be spilled, or resent whole after a drop.
+  // rest waits in the head, where close() can still put it in the spool.
   #flush (s: Session): void {
     const head = this.#box.head
     while (head.length > 0 && !s.link.stream.writableNeedDrain) {
@@ -293,7 +278,8 @@ export class Emitter extends EventEmitter {
       if (clean) s.retire()
       else this.#requeue(s)
     }
-    if (this.#state === 'started') this.#conn.connectNow()
+    // Also while closing: close() waits for this link to flush what memory holds.
+    this.#conn.connectNow()
   }
 
   async #shutdown (): Promise<void> {
@@ -303,8 +289,10 @@ export class Emitter extends EventEmitter {
     if (this.#udp !== null) return this.#udp.close(this.#o.closeTimeout)
     const deadline = Date.now() + this.#o.closeTimeout
     if (this.#reopening !== null) await this.#reopening
-    // Without a spool, what stays in memory is lost, so wait for the link even while it is down.
+    // Without a spool, what stays in memory is lost, so wait for the link even while it is down
+    // (one attempt now, rather than at the end of a backoff wait longer than the timeout).
     if (this.#session !== null || this.#box.spool === null) {
+      this.#conn?.connectNow()
       this.#overdue = true
       this.#pump()
       await this.#whenFlushed(deadline)
@@ -319,7 +307,9 @@ export class Emitter extends EventEmitter {
         s.retire()
       } else {
         s.link.destroy()
-        this.#requeue(s)
+        // The resend window goes to the spool for the next start; without one it cannot be sent
+        // again, and counting it as dropped would be wrong (it most likely arrived).
+        this.#requeue(s, this.#box.spool !== null)
       }
     }
     for (const n of this.#box.keepLeftovers()) this.#drop('close', n)

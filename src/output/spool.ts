@@ -10,11 +10,10 @@
  * restart replays from there. A record cut short by a crash (or zero bytes left by one) ends the
  * segment's valid data and is truncated away on open.
  *
- * I/O is synchronous, on purpose: the spool only works while the SIEM cannot keep up, where order
+ * I/O is synchronous, on purpose: the spool works only while the SIEM cannot keep up, where order
  * and crash safety matter more than latency, and a sync append to the page cache costs microseconds
- * per batch. Async appends would need a second in-memory buffer with its own bound and its own
- * ordering against the queue (the trade-off pino makes with sonic-boom's sync mode). There is no
- * fsync: the spool survives a process restart or crash, not a power loss.
+ * per batch; async appends would need one more memory buffer, with its own bound and ordering (the
+ * trade-off of sonic-boom's sync mode). No fsync: it survives a process crash, not a power loss.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -60,7 +59,7 @@ export interface SpoolRecovery {
 
 function spoolError (what: string, err: unknown): FeedmatchError {
   const reason = err instanceof Error ? err.message : String(err)
-  return new FeedmatchError('FM_ERR_INTERNAL', `spool: ${what}: ${reason}`, { cause: err })
+  return new FeedmatchError('FM_ERR_SPOOL', `spool: ${what}: ${reason}`, { cause: err })
 }
 
 function readFull (fd: number, buf: Buffer, position: number): number {
@@ -233,15 +232,14 @@ export class Spool {
           this.recovery.discardedBytes += size - end
         }
         const seq = Number(SEG_NAME.exec(name)![1])
+        this.#nextSeq = Math.max(this.#nextSeq, seq + 1)
         if (read >= end) {
           fs.rmSync(file, { force: true })
-          this.#nextSeq = Math.max(this.#nextSeq, seq + 1)
           continue
         }
         this.#segs.push({ seq, file, size: end, read, fd: null })
         this.#diskBytes += end
         this.#unread += end - read
-        this.#nextSeq = Math.max(this.#nextSeq, seq + 1)
       } finally {
         fs.closeSync(fd)
       }
@@ -262,33 +260,26 @@ export class Spool {
   }
 
   #readRecord (seg: Segment): Buffer | null {
-    let n = 0
-    let rec: Buffer | null = null
     try {
       const fd = this.#fd(seg)
       const len = Buffer.allocUnsafe(REC_HEADER)
-      n = readFull(fd, len, seg.read) === REC_HEADER ? len.readUInt32BE(0) : 0
-      if (n > 0 && seg.read + REC_HEADER + n <= seg.size) {
-        rec = Buffer.allocUnsafe(n)
-        if (readFull(fd, rec, seg.read + REC_HEADER) < n) rec = null
+      const n = readFull(fd, len, seg.read) === REC_HEADER ? len.readUInt32BE(0) : 0
+      const rec = Buffer.allocUnsafe(n)
+      if (n === 0 || seg.read + REC_HEADER + n > seg.size || readFull(fd, rec, seg.read + REC_HEADER) < n) {
+        throw new Error(`bad record at offset ${seg.read}`)
       }
+      seg.read += REC_HEADER + n
+      this.#unread -= REC_HEADER + n
+      return rec
     } catch (err) {
-      rec = null
-      n = 0
-      this.#o.onDamage?.(spoolError(`cannot read ${seg.file}`, err))
-    }
-    if (rec === null) {
-      // The file changed under us (or the disk failed): the rest of this segment cannot be trusted,
+      // The file changed under us, or the disk failed: the rest of this segment cannot be trusted,
       // and retrying would stall the replay for good, so it is skipped and counted.
+      this.#o.onDamage?.(spoolError(`${seg.file} is damaged`, err))
       this.recovery.discardedBytes += seg.size - seg.read
-      if (n > 0) this.#o.onDamage?.(spoolError(`${seg.file} is damaged at offset ${seg.read}`, new Error('bad record')))
       this.#unread -= seg.size - seg.read
       seg.read = seg.size
       return null
     }
-    seg.read += REC_HEADER + n
-    this.#unread -= REC_HEADER + n
-    return rec
   }
 
   #create (seq: number, temporary: boolean): Segment {

@@ -112,8 +112,11 @@ export class Service {
     this.stopping = true
     clearInterval(this.statsTimer)
     this.feeds.close()
-    await Promise.all([...this.tcp.map(async (l) => await l.close()), ...this.udp.map(async (l) => await l.close())])
+    // Take in what senders already sent, match it, and only then close the TCP connections:
+    // reply-back clients get the detections of their last events on them.
+    await Promise.all([...this.tcp.map(async (l) => await l.drain()), ...this.udp.map(async (l) => await l.close())])
     await this.dispatcher?.idle()
+    await Promise.all(this.tcp.map(async (l) => await l.close()))
     this.alert('stopping', this.stats.snapshot())
     this.logStats('final statistics')
     await this.pool?.close()

@@ -88,6 +88,16 @@ function incomplete (r: VerifyReport): string | undefined {
   return `incomplete: ${ex.finished} of ${ex.sent} events finished before ${why}`
 }
 
+/** Feeds (or categories) none of whose expected detections came back: likely not loaded at all. */
+function silentFeeds (r: VerifyReport): string[] {
+  const back = new Map<string, boolean>()
+  for (const o of r.outcomes) {
+    const name = feedLabel(o.expected)
+    back.set(name, (back.get(name) ?? false) || o.found)
+  }
+  return [...back].filter(([, found]) => !found).map(([name]) => name)
+}
+
 /** The report as a table, missing detections first, then a summary. */
 export function renderText (r: VerifyReport): string {
   const ex = r.exchange
@@ -109,6 +119,8 @@ export function renderText (r: VerifyReport): string {
   out.push(lost === 0
     ? `all ${r.outcomes.length} expected detections came back\n`
     : `${lost} of ${r.outcomes.length} expected detections did not come back\n`)
+  const silent = silentFeeds(r)
+  if (silent.length > 0) out.push(`nothing came back for ${silent.join(', ')}: are these feeds loaded in the service?\n`)
   if (r.others.length > 0) out.push(`${r.others.length} other detections came back (not in the expected list)\n`)
   const note = incomplete(r)
   if (note !== undefined) out.push(`${note}\n`)

@@ -103,3 +103,28 @@ test('usage errors exit 2 with FM_ERR_USAGE', async () => {
   assert.equal(r.code, 2)
   assert.match(r.stderr, /FM_ERR_USAGE/)
 })
+
+test('allowlist silences a value with feed semantics; a blocklist is one more feed', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fm-allow-'))
+  // The allowlist holds a domain: it silences that host and every subdomain, whatever feed matched.
+  await writeFile(join(dir, 'allow.txt'), 'verify-botnet-domain.example.com\n192.0.2.66\n')
+  await writeFile(join(dir, 'block.txt'), '# our own indicators\n198.51.100.77\nbad-actor.test\n')
+  const cfg = join(dir, 'feedmatch.yaml')
+  await writeFile(cfg, [
+    'feeds:',
+    `  sources: [ "${FEEDS}" ]`,
+    '  allowlist: [ allow.txt ]',
+    '  blocklist: [ { path: block.txt, category: Custom_Blocklist } ]'
+  ].join('\n') + '\n')
+  const r = await cli(['lookup', '-c', cfg, '--format', 'json',
+    'http://c2.verify-botnet-domain.example.com/tasks', '192.0.2.66', '198.51.100.77', 'www.sub.bad-actor.test', '44d88612fea8a8f36de82e1278abb02f'])
+  assert.equal(r.code, 0, r.stderr)
+  const out = JSON.parse(r.stdout) as Array<{ allowlisted?: boolean, matches: Array<{ feed: string, category: string, matched: string }> }>
+  assert.equal(out[0].allowlisted, true)
+  assert.deepEqual(out[0].matches, [])
+  assert.equal(out[1].allowlisted, true, 'an allowlisted IP is silenced too')
+  assert.deepEqual(out[2].matches.map((m) => [m.feed, m.category, m.matched]), [['block', 'Custom_Blocklist', '198.51.100.77']])
+  assert.deepEqual(out[3].matches.map((m) => [m.category, m.matched]), [['Custom_Blocklist', 'bad-actor.test']])
+  assert.equal(out[4].allowlisted, undefined)
+  assert.ok(out[4].matches.length > 0, 'values not on the allowlist still match')
+})

@@ -261,6 +261,8 @@ export class Receiver {
   readonly frames: string[] = []
   /** Connections accepted since the start (the emitter's reconnects show here). */
   accepted = 0
+  /** Called for every frame as it arrives (to count big streams without rescanning `frames`). */
+  onFrame: ((frame: string) => void) | null = null
   private server: net.Server
   private readonly sockets = new Set<net.Socket>()
   private paused = false
@@ -345,7 +347,7 @@ export class Receiver {
     this.accepted++
     this.sockets.add(socket)
     if (this.paused) socket.pause()
-    const parser = new FrameParser((f) => this.frames.push(f))
+    const parser = new FrameParser((f) => { this.frames.push(f); this.onFrame?.(f) })
     socket.on('data', (chunk: Buffer) => {
       if (!this.sockets.has(socket)) return
       this.bytesRead += chunk.length

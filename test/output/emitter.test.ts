@@ -99,7 +99,9 @@ test('receiver down at start, up later: start() resolves, lost then regained, ev
 test('receiver killed mid-stream and restarted: nothing lost, resent from the in-memory window', T, async (t) => {
   const first = await Receiver.listen()
   const port = first.port
-  const em = new Emitter(tcp(port))
+  // A resend window (480 KiB, under the 512 KiB mark) larger than all 4000 frames: what the dead
+  // receiver had not read is always sent again, so the test can expect no gap at all.
+  const em = new Emitter(tcp(port, { resendBytes: 480 * 1024 }))
   cleanup(t, em, first)
   await em.start()
   first.onLine = (r) => { if (r.lines.length === 1000) void r.kill() }
@@ -123,7 +125,7 @@ test('receiver killed mid-stream and restarted: nothing lost, resent from the in
   assert.equal(em.counters.reconnects, 1)
 })
 
-test('close() sends what is queued before it resolves; write() after close() is a usage error', T, async (t) => {
+test('close() sends what is queued before it resolves; a write after close() is refused and counted', T, async (t) => {
   const r = await Receiver.listen()
   const em = new Emitter(tcp(r.port, { batch: { maxBytes: 1 << 20, maxDelay: 60_000 } }))
   cleanup(t, em, r)
@@ -133,10 +135,32 @@ test('close() sends what is queued before it resolves; write() after close() is 
   await em.close()
   await waitFor(() => r.lines.length >= 50, '50 lines')
   assert.deepEqual(r.lines, range(50).map(line))
-  assert.throws(() => em.write(frames(0, 1)), { code: 'FM_ERR_USAGE' })
+  const late = frames(0, 1)
+  assert.equal(em.write(late), false)
+  assert.equal(em.counters.dropped.close, late.length)
 })
 
-test('options are checked: a bad bound is a usage error', () => {
+test('a caller that ignores false cannot grow memory: past queue.maxBytes writes are dropped, counted and announced', T, async (t) => {
+  const port = await freePort()
+  const queueMax = 64 * 1024
+  const em = new Emitter(tcp(port, { queue: { maxBytes: queueMax }, closeTimeout: 100 }))
+  cleanup(t, em)
+  const drops: number[] = []
+  em.on('drop', (reason: string, bytes: number) => { if (reason === 'overflow') drops.push(bytes) })
+  await em.start()
+  let refusedAt = -1
+  for (let i = 0; i < 200; i++) {
+    if (!em.write(frames(i * 10, i * 10 + 10)) && refusedAt === -1) refusedAt = i
+    assert.ok(em.buffered <= queueMax + 1024, `buffered ${em.buffered}`)
+  }
+  assert.ok(refusedAt > 0, 'write() said false first')
+  assert.ok(drops.length > 0)
+  assert.equal(em.counters.dropped.overflow, drops.reduce((a, b) => a + b, 0))
+  assert.equal(em.counters.bytesQueued + em.counters.bytesDropped, range(200).reduce((n, i) => n + frames(i * 10, i * 10 + 10).length, 0))
+})
+
+test('usage errors: bad bounds, spool with UDP, write() before start()', () => {
+  assert.throws(() => new Emitter(tcp(1)).write(frames(0, 1)), { code: 'FM_ERR_USAGE' })
   assert.throws(() => new Emitter(tcp(1, { queue: { maxBytes: 0 } })), { code: 'FM_ERR_USAGE' })
   assert.throws(() => new Emitter(tcp(1, { highWaterMark: 2 << 20 })), { code: 'FM_ERR_USAGE' })
   assert.throws(() => new Emitter({ ...tcp(1), target: { protocol: 'udp', host: '127.0.0.1', port: 1 }, spool: '/tmp/x' }), { code: 'FM_ERR_USAGE' })

@@ -13,7 +13,7 @@ async function pem (file: string | undefined): Promise<Buffer | undefined> {
   try {
     return await readFile(file)
   } catch (err) {
-    throw new FeedmatchError('FM_ERR_USAGE', `output.tls: cannot read ${file}: ${(err as Error).message}`, { cause: err })
+    throw new FeedmatchError('FM_ERR_OUTPUT', `output.tls: cannot read ${file}: ${(err as Error).message}`, { cause: err })
   }
 }
 

@@ -77,7 +77,7 @@ export class UdpSink {
       if (this.#attempt > 0) this.#hooks.regained()
       this.#attempt = 0
     } catch (err) {
-      socket?.close()
+      try { socket?.close() } catch { /* it never got going */ }
       const e = err instanceof Error ? err : new Error(String(err))
       this.#hooks.error(e)
       if (this.#attempt === 0) this.#hooks.lost(e)
