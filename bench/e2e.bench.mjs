@@ -1,6 +1,7 @@
 // The end-to-end comparison a user decides from: every tool on the same corpus and indicator list,
 // in one run, in one table, each as a ratio to the plain Node baseline measured in that same run
 // (absolute figures on a shared machine are noise; ratios measured side by side are not).
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { runBaseline } from './baseline.mjs'
 import { runServeBench } from './serve.bench.mjs'
@@ -10,13 +11,13 @@ import { fmt, ratio } from './lib/report.mjs'
 const FEED_FILES = ['kl_malicious_hash.json', 'kl_ip_reputation.json', 'kl_malicious_url.json']
 
 /** Runs one comparison; a failure becomes a skipped line, so one broken tool never hides the rest. */
-async function attempt (name, fn, skipped) {
+async function attempt (name, short, fn, skipped) {
   const t0 = performance.now()
   try {
     const r = await fn()
     if (r === null) return null
     console.log(`  ${name}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
-    return { name, ...r }
+    return { name, short, ...r }
   } catch (err) {
     skipped.push(`${name}: failed: ${err.message.split('\n')[0]}`)
     console.log(`  ${name}: FAILED: ${err.message}`)
@@ -26,14 +27,12 @@ async function attempt (name, fn, skipped) {
 
 /** The feedmatch scan row, from bench/scan.bench.mjs once its author has written it. */
 async function scanRow ({ quick, corpus, feedFiles, indicators }, skipped) {
-  let mod
-  try {
-    mod = await import('./scan.bench.mjs')
-  } catch (err) {
-    if (err.code !== 'ERR_MODULE_NOT_FOUND') throw err
+  const path = new URL('./scan.bench.mjs', import.meta.url)
+  if (!existsSync(path)) {
     skipped.push('feedmatch scan: bench/scan.bench.mjs does not exist yet (`feedmatch scan` is being written)')
     return null
   }
+  const mod = await import(path.href)
   // `feeds` is the list of Kaspersky-format feed files, not their folder: the folder also holds
   // list.txt, which a `--feeds DIR` would load as one more feed and so double every detection.
   return await mod.runScanBench({ quick, corpus, feeds: feedFiles, indicators })
@@ -51,16 +50,16 @@ export async function runEndToEnd ({ quick, corpus, meta, indicators }) {
   const skipped = []
   console.log(`\nEnd to end: ${(bytes / 1e6).toFixed(0)} MB corpus (${lines.toLocaleString()} lines), ${patterns.toLocaleString()} indicators`)
 
-  const base = await attempt('Node baseline (V8 RegExp + Set, 1 thread)', () => runBaseline({ list, corpus }), skipped)
-  const scan = await attempt('feedmatch scan', () => scanRow({ quick, corpus, feedFiles, indicators }, skipped), skipped)
-  const serve = await attempt('feedmatch serve (TCP to TCP)', () => runServeBench({ quick, corpus, lines, feedFiles }), skipped)
+  const base = await attempt('Node baseline (V8 RegExp + Set, 1 thread)', 'Node baseline', () => runBaseline({ list, corpus }), skipped)
+  const scan = await attempt('feedmatch scan', 'feedmatch scan', () => scanRow({ quick, corpus, feedFiles, indicators }, skipped), skipped)
+  const serve = await attempt('feedmatch serve (TCP to TCP)', 'feedmatch serve', () => runServeBench({ quick, corpus, lines, feedFiles }), skipped)
   const tools = []
   for (const tool of ['grep', 'rg']) {
     const name = `${tool} -F -f LIST`
     if (which(tool) === null) { skipped.push(`${name}: not installed (apt-get install ${tool === 'rg' ? 'ripgrep' : 'grep'} to compare)`); continue }
     const why = tool === 'rg' ? rgSkipReason(patterns) : null
     if (why !== null) { skipped.push(`${name}: ${why}`); continue }
-    tools.push(await attempt(name, () => runFixedStringTool({ tool, list, corpus, bytes, lines }), skipped))
+    tools.push(await attempt(name, `${tool} -F -f`, () => runFixedStringTool({ tool, list, corpus, bytes, lines }), skipped))
   }
   const rows = [scan, serve, base, ...tools].filter((r) => r !== null)
   const baseMb = base?.mbPerSec ?? null
@@ -73,7 +72,7 @@ export async function runEndToEnd ({ quick, corpus, meta, indicators }) {
     'MB/s': fmt(r.mbPerSec, 1),
     'events/s': fmt(r.linesPerSec),
     'peak RSS MB': fmt(r.peakRssMb),
-    'setup s': fmt(r.setupMs / 1000, 1),
+    'setup s': fmt(r.setupMs / 1000, 2),
     detections: fmt(r.detections),
     'vs baseline': ratio(r.mbPerSec, baseMb)
   }])))
@@ -86,7 +85,7 @@ export async function runEndToEnd ({ quick, corpus, meta, indicators }) {
 /** Why the counts and the setup times differ between tools, with this run's figures. */
 function footnotesFor ({ rows, meta, serve }) {
   const p = meta.planted
-  const diff = rows.map((r) => `${r.name.split(' (')[0]} ${r.vsPlanted === null ? '?' : r.vsPlanted >= 0 ? `+${r.vsPlanted}` : r.vsPlanted}`).join(', ')
+  const diff = rows.map((r) => `${r.short} ${r.vsPlanted === null ? '?' : r.vsPlanted >= 0 ? `+${r.vsPlanted}` : r.vsPlanted}`).join(', ')
   const notes = [
     `The corpus plants ${meta.plantedLines.toLocaleString()} listed indicators, one a line (${p.hash} MD5 hashes, ${p.ip} IPs, ${p.cidr} /24 network addresses, ` +
       `${p.domain} domains and ${p.host} hosts in URLs, ${p.url} exact URLs, ${p.urlMask} URLs under a mask); every other IP, host and hash in it is checked to match nothing, ` +

@@ -80,24 +80,32 @@ async function startService (feedFiles, outPort, timeoutMs) {
   return { child, port: p, logs, exited, rss }
 }
 
-/** Streams `corpus` into the service at full speed or paced to `rate` bytes/s for at most `maxMs`. */
+/**
+ * Streams `corpus` into the service once at full speed, or paced to `rate` bytes/s for `maxMs`
+ * (starting over at its end when it is shorter: latency wants enough batches for a p99).
+ */
 async function send (port, corpus, { rate = Infinity, maxMs = Infinity } = {}) {
   const socket = connect(port, '127.0.0.1')
   await once(socket, 'connect')
   socket.setNoDelay(true)
   let sent = 0
   let first = null
-  const chunkSize = rate === Infinity ? 1 << 20 : 64 << 10
-  for await (const chunk of createReadStream(corpus, { highWaterMark: chunkSize })) {
-    if (first === null) first = performance.now()
-    if (rate !== Infinity) {
-      const due = first + (sent / rate) * 1000
-      const wait = due - performance.now()
-      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait))
-      if (performance.now() - first > maxMs) break
+  const paced = rate !== Infinity
+  const chunkSize = paced ? 64 << 10 : 1 << 20
+  let more = true
+  while (more) {
+    more = false
+    for await (const chunk of createReadStream(corpus, { highWaterMark: chunkSize })) {
+      if (first === null) first = performance.now()
+      if (paced) {
+        const wait = first + (sent / rate) * 1000 - performance.now()
+        if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait))
+        if (performance.now() - first > maxMs) break
+      }
+      sent += chunk.length
+      if (!socket.write(chunk)) await once(socket, 'drain')
     }
-    sent += chunk.length
-    if (!socket.write(chunk)) await once(socket, 'drain')
+    more = paced && performance.now() - first <= maxMs
   }
   socket.end()
   // The service ends its side once it has read everything we sent: only then is SIGTERM safe.

@@ -23,6 +23,8 @@ export const ERROR_CODES = {
   FM_ERR_VERIFY_REPLY: 'Check the service\'s log; verify reads replies in the output presets\' formats (custom templates must keep their keys).',
   FM_ERR_VERIFY_FILE: 'Give --events (one event a line) and --expected (a JSON array, or JSON lines, of { feed or category, matched }) together.',
   FM_ERR_WRITE: 'Check that the output folder is writable and the disk has room.',
+  FM_ERR_SCAN_INPUT: 'A file could not be read or is damaged, and was skipped (the scan went on): check its permissions and integrity.',
+  FM_ERR_SCAN_OUTPUT: 'Some detections could not be written or delivered: check the -o file\'s disk or the --to destination.',
   FM_ERR_WORKER: 'A worker thread failed; this is a bug, please report it with the log.',
   FM_ERR_INTERNAL: 'This is a bug, please report it with the log.',
 } as const

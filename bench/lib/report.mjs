@@ -14,11 +14,11 @@ export const ratio = (x, base) => x > 0 && base > 0 ? `${(x / base).toFixed(x / 
 
 /**
  * Horizontal bars of MB/s per tool, each labelled with its value and its ratio to the baseline;
- * `rows` is [{ name, mbPerSec }], `base` the baseline's MB/s.
+ * `rows` is [{ name, short?, mbPerSec }], `base` the baseline's MB/s.
  */
 export function throughputSvg (rows, base, title, subtitle) {
   const W = 760
-  const left = 230
+  const left = 190
   const right = 150
   const bar = 26
   const gap = 12
@@ -32,23 +32,23 @@ export function throughputSvg (rows, base, title, subtitle) {
     `<text x="16" y="26" font-size="17" font-weight="bold">${esc(title)}</text>`,
     `<text x="16" y="46" fill="#555">${esc(subtitle)}</text>`
   ]
+  // The baseline as a line across every bar, drawn first so bars and labels lie on top of it.
+  const bx = left + base * scale
+  out.push(
+    `<line x1="${bx.toFixed(1)}" y1="${top - 6}" x2="${bx.toFixed(1)}" y2="${H - 34}" stroke="#444" stroke-dasharray="4 3"/>`,
+    `<text x="${bx.toFixed(1)}" y="${H - 18}" text-anchor="middle" fill="#444" font-size="12">Node baseline = 1x</text>`
+  )
   rows.forEach((r, i) => {
     const y = top + i * (bar + gap)
     const w = Math.max(1, r.mbPerSec * scale)
     const color = r.name.startsWith('feedmatch') ? '#2f6fb3' : r.name.startsWith('Node baseline') ? '#8a8a8a' : '#c9822b'
     out.push(
-      `<text x="${left - 10}" y="${y + bar * 0.68}" text-anchor="end">${esc(r.name)}</text>`,
+      `<text x="${left - 10}" y="${y + bar * 0.68}" text-anchor="end">${esc(r.short ?? r.name)}</text>`,
       `<rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="${bar}" fill="${color}"/>`,
       `<text x="${(left + w + 8).toFixed(1)}" y="${y + bar * 0.68}">${esc(`${fmt(r.mbPerSec, 1)} MB/s (${ratio(r.mbPerSec, base)})`)}</text>`
     )
   })
-  // The baseline as a line across every bar, so "how many times the baseline" reads at a glance.
-  const bx = left + base * scale
-  out.push(
-    `<line x1="${bx.toFixed(1)}" y1="${top - 6}" x2="${bx.toFixed(1)}" y2="${H - 34}" stroke="#444" stroke-dasharray="4 3"/>`,
-    `<text x="${bx.toFixed(1)}" y="${H - 18}" text-anchor="middle" fill="#444" font-size="12">Node baseline = 1x</text>`,
-    '</svg>'
-  )
+  out.push('</svg>')
   return out.join('\n') + '\n'
 }
 
@@ -59,9 +59,10 @@ export function markdownTable ({ rows, base, machine, date, header, footnotes, s
     '',
     '| tool | MB/s | events/s | peak RSS (MB) | setup (s) | detections | vs Node baseline |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows.map((r) => `| ${r.name} | ${fmt(r.mbPerSec, 1)} | ${fmt(r.linesPerSec)} | ${fmt(r.peakRssMb)} | ${fmt(r.setupMs / 1000, 1)} | ${fmt(r.detections)} | ${ratio(r.mbPerSec, base)} |`),
+    ...rows.map((r) => `| ${r.name} | ${fmt(r.mbPerSec, 1)} | ${fmt(r.linesPerSec)} | ${fmt(r.peakRssMb)} | ${fmt(r.setupMs / 1000, 2)} | ${fmt(r.detections)} | ${ratio(r.mbPerSec, base)} |`),
     '',
     ...skipped.map((s) => `- Skipped: ${s}`),
+    ...(skipped.length > 0 ? [''] : []),
     ...footnotes.map((f, i) => `${i + 1}. ${f}`)
   ]
   return lines.join('\n') + '\n'

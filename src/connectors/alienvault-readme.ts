@@ -1,16 +1,6 @@
 /** The README of the AlienVault connector: the guide's steps, rewritten for feedmatch. */
 import type { EventType } from './alienvault.js'
-import { PLACEHOLDER, effectiveTemplates, type ConnectorOptions } from './common.js'
-
-function placeholders (o: ConnectorOptions): string {
-  const left: string[] = []
-  if (o.serviceHost === PLACEHOLDER.service) left.push(`\`${PLACEHOLDER.service}\` (the feedmatch host)`)
-  if (o.siemHost === PLACEHOLDER.siem) left.push(`\`${PLACEHOLDER.siem}\` (the AlienVault host)`)
-  if (o.deviceIps.includes(PLACEHOLDER.device)) left.push(`\`${PLACEHOLDER.device}\` (a device whose events feedmatch checks)`)
-  if (left.length === 0) return ''
-  return `\nThe files still hold placeholders: ${left.join(', ')}. Replace them, or generate the files again with
-\`--service-ip\`, \`--siem-host\` and \`--device-ip\` (repeatable).\n`
-}
+import { effectiveTemplates, placeholders, verifySteps, type ConnectorOptions } from './common.js'
 
 /** README.md of `feedmatch connector alienvault`. */
 export function alienvaultReadme (o: ConnectorOptions, types: EventType[]): string {
@@ -25,7 +15,7 @@ each line into a SIEM event.
 
 Run feedmatch on another host than the devices: AlienVault's forwarding rules pick events by the
 sender's address, and feedmatch's own events are told apart the same way.
-${placeholders(o)}
+${placeholders(o, true)}
 | file | where it goes |
 | --- | --- |
 | \`feedmatch.yaml\` | \`/etc/feedmatch/feedmatch.yaml\` on the feedmatch host |
@@ -89,10 +79,8 @@ Userdata4-7 the URL, source, IP and hash the event held. Values keep feedmatch's
 
 ## 5. Checking the integration
 
-From a device (or the AlienVault host), send the verification events to feedmatch:
-\`feedmatch verify\`, or \`logger --tcp -n ${o.serviceHost} -P ${o.servicePort} -f fixtures/verification/events.txt\`
-from a forwarded device. Each line holds one known indicator per feed; every one of them should
-appear as a detection in \`${o.logFile}\` and then in the SIEM (Analysis > Security Events, data
-source \`feedmatch\`).
-`
+${verifySteps(o, `from a forwarded device to the AlienVault host's rsyslog
+   (\`logger --tcp -n ${o.siemHost} -P 514 -f events.txt\`, each line one event)`,
+  `find every expected detection in \`${o.logFile}\` and in the SIEM (Analysis > Security Events, data source
+   \`feedmatch\`)`)}`
 }

@@ -85,11 +85,36 @@ export function tcpUrl (host: string, port: number): string {
   return `tcp://${host.includes(':') ? `[${host}]` : host}:${port}`
 }
 
+/**
+ * The README paragraph on checking an integration: `feedmatch verify` checks feedmatch alone
+ * (detections come back to it); the verification events sent through the SIEM's own forwarding
+ * check the whole chain, as the vendor guides do.
+ */
+export function verifySteps (o: ConnectorOptions, through: string, lookFor: string): string {
+  return `1. feedmatch alone: \`feedmatch verify --target ${o.serviceHost}:${o.servicePort}\` sends the verification events
+   (one known indicator per demo feed) and checks that each detection comes back (exit 0).
+2. The whole chain: send the lines of \`fixtures/verification/events.txt\` (in the feedmatch package,
+   \`$(npm root -g)/feedmatch/fixtures/verification/\`) as events ${through}, then ${lookFor}.
+   With your own feeds, \`feedmatch lookup\` shows what each indicator matches.
+`
+}
+
+/** The README note on placeholders the files still hold, or nothing. */
+export function placeholders (o: ConnectorOptions, devices = false): string {
+  const left: string[] = []
+  if (o.serviceHost === PLACEHOLDER.service) left.push(`\`${PLACEHOLDER.service}\` (the feedmatch host)`)
+  if (o.siemHost === PLACEHOLDER.siem) left.push(`\`${PLACEHOLDER.siem}\` (the SIEM side)`)
+  if (devices && o.deviceIps.includes(PLACEHOLDER.device)) left.push(`\`${PLACEHOLDER.device}\` (a device whose events feedmatch checks)`)
+  if (left.length === 0) return ''
+  return `\nThe files still hold placeholders: ${left.join(', ')}. Replace them, or generate the files again with
+\`--service-ip\` and \`--siem-host\`${devices ? ' and `--device-ip` (repeatable)' : ''}.\n`
+}
+
 /** What each template placeholder holds, for the field tables of the READMEs. */
 export const PLACEHOLDER_MEANING: Record<string, string> = {
   Category: 'the feed category of the matched record',
   MatchedIndicator: 'the indicator or mask of the feed record that matched',
-  RecordContext: 'the matched feed record, field by field',
+  RecordContext: 'the matched feed record, field by field (service events: the event\'s details)',
   ActionableFields: 'actionable feed fields, each as its own key',
   SourceIp: 'the address of the host that sent the event',
   Feed: 'the feed name',

@@ -1,21 +1,35 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { IndexBuilder } from './builder.js'
+import { FeedIndex } from './feed-index.js'
 import { loadFeed, type FeedLoadResult } from '../feeds/pipeline.js'
 import type { ResolvedFeed } from '../config/feed-sources.js'
 import type { GenerationHandle } from './types.js'
 
-/** What the main thread sends: the feeds to read and the id of the generation to build. */
+/** What the main thread sends: the feeds to read, the id of the generation to build, the one in service. */
 export interface BuildRequest {
   id: number
   feeds: ResolvedFeed[]
   now: number
+  /** The generation in service: a feed that fails keeps its version from there (shared, not copied). */
+  previous?: GenerationHandle
+}
+
+/** A feed that failed to load as a whole, and what stands in for it in the new generation. */
+export interface FeedFailure {
+  name: string
+  path: string
+  code: string
+  message: string
+  /** 'previous': its records in the previous generation were carried over; 'none': it is absent. */
+  kept: 'previous' | 'none'
 }
 
 /** What comes back: the generation (its SharedArrayBuffers are shared, not copied) and per-feed results. */
 export interface BuildResponse {
   handle?: GenerationHandle
+  /** Feeds read now; the carried-over ones are in `failed` (kept 'previous') and in the handle's feeds. */
   loaded: FeedLoadResult[]
-  failed: Array<{ name: string, path: string, code: string, message: string }>
+  failed: FeedFailure[]
   duplicates: number
   buildMs: number
   error?: { code?: string, message: string }
@@ -28,17 +42,45 @@ async function build (req: BuildRequest): Promise<BuildResponse> {
   const builder = new IndexBuilder()
   const res: BuildResponse = { loaded: [], failed: [], duplicates: 0, buildMs: 0 }
   for (const feed of req.feeds) {
+    const mark = builder.mark()
     try {
       res.loaded.push(await loadFeed(builder, feed, req.now))
     } catch (err) {
+      // What the feed added before it failed goes: half a feed must not mix with its previous version.
+      builder.rollback(mark)
       const e = err as { code?: string, message: string }
-      res.failed.push({ name: feed.name, path: feed.path, code: e.code ?? 'FM_ERR_FEED_READ', message: e.message })
+      const failure: FeedFailure = { name: feed.name, path: feed.path, code: e.code ?? 'FM_ERR_FEED_READ', message: e.message, kept: 'none' }
+      carryOver(builder, req.previous, feed, failure)
+      res.failed.push(failure)
     }
   }
   res.handle = builder.build(req.id)
   res.duplicates = builder.duplicates
   res.buildMs = performance.now() - started
   return res
+}
+
+/**
+ * Puts the failed feed's version from the generation in service into the one being built, in the
+ * failed feed's place (DESIGN.md section 8), and sets failure.kept to say whether it could.
+ */
+function carryOver (builder: IndexBuilder, previous: GenerationHandle | undefined, feed: ResolvedFeed, failure: FeedFailure): void {
+  // The same feed is the same file (or folder) in the same role: names default to file names, so
+  // two folders may give two feeds one name.
+  const prev = previous?.feeds.find((f) => f.role === feed.role && f.path === feed.path)
+  if (previous === undefined || prev === undefined) return
+  const mark = builder.mark()
+  try {
+    const { id, ...meta } = prev
+    // A version carried over twice still names the generation that read it from the file.
+    const origin = prev.carriedOver ?? { generation: previous.id, builtAt: previous.builtAt }
+    const to = builder.addFeed({ ...meta, carriedOver: { generation: origin.generation, builtAt: origin.builtAt, code: failure.code, reason: failure.message } })
+    builder.copyFeed(new FeedIndex(previous), id, to)
+    failure.kept = 'previous'
+  } catch (err) {
+    builder.rollback(mark)
+    failure.message += `; its previous version could not be kept either: ${(err as Error).message}`
+  }
 }
 
 build(workerData as BuildRequest).then(

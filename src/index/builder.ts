@@ -5,6 +5,8 @@
 import { Packr } from 'msgpackr'
 import { FeedmatchError } from '../errors.js'
 import type { FeedMeta, GenerationHandle } from './types.js'
+import type { FeedIndex } from './feed-index.js'
+import { forEachFeedKey } from './walk.js'
 import { GrowBytes, GrowTable, GrowU32, full, sharedBuffer } from './grow.js'
 import { MaskBuilder, TrieBuilder } from './trie-builder.js'
 import { toByteString } from './text.js'
@@ -18,6 +20,21 @@ import {
 type KeyCounter = keyof FeedMeta['keys']
 
 const DIGEST_BY_WIDTH: Record<number, KeyedName> = { 16: 'md5', 20: 'sha1', 32: 'sha256' }
+
+/** Where an IndexBuilder stood (IndexBuilder.mark): what rollback() goes back to. */
+export interface BuilderMark {
+  feeds: number
+  keyCounts: Array<Partial<Record<KeyCounter, number>>>
+  dupByFeed: number[]
+  dup: number
+  /** Lengths (u32 words, bytes) of the record table and the context arena. */
+  records: number
+  arena: number
+  /** Entries of each keyed table by buffer name; a CIDR table absent here is dropped. */
+  tables: Map<string, number>
+  nodes: number
+  masks: number
+}
 
 /** Builds one FeedIndex generation; see DESIGN.md section 2 and src/index/layout.ts. */
 export class IndexBuilder {
@@ -69,7 +86,11 @@ export class IndexBuilder {
 
   /** Encodes a record's context into the arena; several keys of one record share the returned ref. */
   addContext (context: unknown): number {
-    const bytes = this.packr.pack(context)
+    return this.addContextBytes(this.packr.pack(context))
+  }
+
+  /** Stores an already encoded context (msgpack bytes, copied as they are); returns its ref. */
+  addContextBytes (bytes: Uint8Array): number {
     const a = this.arena
     if (a.length > 0xffffffff - CTX_LEN_BYTES - bytes.length) throw full('the context arena (4 GiB)')
     const ref = a.length
@@ -127,6 +148,82 @@ export class IndexBuilder {
     this.count(feedId, 'url')
   }
 
+  /**
+   * Adds to feed toFeedId every key that feed fromFeedId holds in another generation, each with its
+   * context copied byte for byte; records that shared a context still share one. This is how a feed
+   * that failed to load keeps its previous version in service (DESIGN.md section 8).
+   */
+  copyFeed (from: FeedIndex, fromFeedId: number, toFeedId: number): void {
+    this.checkFeed(toFeedId)
+    const ctxOf = new Map<number, number>()
+    forEachFeedKey(from.handle, fromFeedId, (key, rec, oldCtx) => {
+      let ctx = ctxOf.get(oldCtx)
+      if (ctx === undefined) ctxOf.set(oldCtx, ctx = this.addContextBytes(from.contextBytes(rec)))
+      switch (key.t) {
+        case 'hash': return this.addHash(key.bytes, toFeedId, ctx)
+        case 'ip': return this.addIp(key.bytes, key.prefix, toFeedId, ctx)
+        case 'url': return this.addUrlMask(key.mask, toFeedId, ctx)
+        default: return this.addDomain(key.host, key.t, toFeedId, ctx)
+      }
+    })
+  }
+
+  /** Where the builder stands now; rollback(mark) takes back whatever is added after it. */
+  mark (): BuilderMark {
+    const tables = new Map<string, number>()
+    for (const [name, t] of this.tables()) tables.set(name, t.size)
+    return {
+      feeds: this.feeds.length,
+      keyCounts: this.keyCounts.map((c) => ({ ...c })),
+      dupByFeed: [...this.dupByFeed],
+      dup: this.dup,
+      records: this.records.length,
+      arena: this.arena.length,
+      tables,
+      nodes: this.trie.size,
+      masks: this.masks.size
+    }
+  }
+
+  /**
+   * Takes back the feeds, contexts, records and keys added since mark, so that a feed failing
+   * halfway leaves nothing of its own behind (its partial records would otherwise shadow the
+   * previous version carried over, and hold memory). Records are numbered in order and linked at
+   * the tail of their chain, so the ones to drop end every chain: cutting chains there is enough.
+   */
+  rollback (mark: BuilderMark): void {
+    const first = mark.records / REC_WORDS
+    const recs = this.records.a
+    const cut = (head: number): number => {
+      if (head >= first) return NONE
+      for (let r = head; r !== NONE; r = recs[r * REC_WORDS + REC_NEXT]) {
+        if (recs[r * REC_WORDS + REC_NEXT] >= first) recs[r * REC_WORDS + REC_NEXT] = NONE
+      }
+      return head
+    }
+    for (const [name, t] of this.tables()) {
+      const n = mark.tables.get(name)
+      if (n === undefined) { this.cidrs.delete(name); continue }
+      for (let e = 0; e < n; e++) t.heads.a[e] = cut(t.heads.a[e])
+      t.truncate(n)
+    }
+    this.trie.truncate(mark.nodes)
+    const nodes = this.trie.rows.a
+    for (let r = 0; r <= mark.nodes * NODE_WORDS; r += NODE_WORDS) {
+      nodes[r + NODE_DOMAIN] = cut(nodes[r + NODE_DOMAIN])
+      nodes[r + NODE_HOST] = cut(nodes[r + NODE_HOST])
+    }
+    this.masks.truncate(mark.masks, this.trie)
+    const masks = this.masks.rows.a
+    for (let m = 0; m < mark.masks; m++) masks[m * MASK_WORDS + MASK_HEAD] = cut(masks[m * MASK_WORDS + MASK_HEAD])
+    this.records.length = mark.records
+    this.arena.length = mark.arena
+    this.feeds.length = mark.feeds
+    this.keyCounts.splice(0, Infinity, ...mark.keyCounts.map((c) => ({ ...c })))
+    this.dupByFeed.splice(0, Infinity, ...mark.dupByFeed)
+    this.dup = mark.dup
+  }
+
   /** Lays the generation out in SharedArrayBuffers sized exactly; the builder can go on afterwards. */
   build (id: number): GenerationHandle {
     const buffers: Record<string, SharedArrayBuffer> = {}
@@ -137,9 +234,7 @@ export class IndexBuilder {
     geometry['records.n'] = recWords / REC_WORDS - 1
     buffers.arena = sharedBuffer(this.arena.length, 'the context arena')
     new Uint8Array(buffers.arena).set(this.arena.a.subarray(0, this.arena.length))
-    const tables = new Map<string, GrowTable>(Object.entries(this.keyed))
-    for (const [name, c] of this.cidrs) tables.set(name, c.table)
-    for (const [name, t] of tables) {
+    for (const [name, t] of this.tables()) {
       const { buffer, cap, n } = t.toShared(`the ${name} table`)
       buffers[name] = buffer
       geometry[`${name}.cap`] = cap
@@ -161,6 +256,11 @@ export class IndexBuilder {
       ...structuredClone(f), id: i, keys: { ...this.keyCounts[i] }, duplicates: this.dupByFeed[i]
     }))
     return { id, buffers, geometry, feeds, builtAt: Date.now() }
+  }
+
+  /** Every keyed table (hashes, IPs, CIDRs) by buffer name. */
+  private tables (): Array<[string, GrowTable]> {
+    return [...Object.entries(this.keyed), ...[...this.cidrs].map(([name, c]): [string, GrowTable] => [name, c.table])]
   }
 
   private addIp4 (k: Uint32Array, prefix: number, feedId: number, ctxRef: number): void {

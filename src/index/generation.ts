@@ -2,17 +2,28 @@ import { Worker } from 'node:worker_threads'
 import { FeedmatchError, reviveError } from '../errors.js'
 import { workerUrl } from '../util/worker-url.js'
 import type { ResolvedFeed } from '../config/feed-sources.js'
+import type { GenerationHandle } from './types.js'
 import type { BuildRequest, BuildResponse } from './build-worker.js'
 
 let nextGenerationId = 1
 
+/** Options of buildGeneration. */
+export interface BuildOptions {
+  /** The clock for feed expiry (epoch ms). */
+  now?: number
+  /** The generation in service: a feed that fails to load keeps its version from there. */
+  previous?: GenerationHandle
+}
+
 /**
  * Builds a new FeedIndex generation in a worker thread and resolves with its handle. The main
  * thread only waits: parsing and indexing never stall I/O (DESIGN.md section 1, rule 5).
- * Feeds that fail as a whole are listed in `failed`; the others are in the generation.
+ * Feeds that fail as a whole are listed in `failed`; with a previous generation, each keeps its
+ * version from there (`kept: 'previous'`), else it is left out.
  */
-export async function buildGeneration (feeds: ResolvedFeed[], now = Date.now()): Promise<BuildResponse & { handle: NonNullable<BuildResponse['handle']> }> {
-  const req: BuildRequest = { id: nextGenerationId++, feeds, now }
+export async function buildGeneration (feeds: ResolvedFeed[], opts: BuildOptions = {}): Promise<BuildResponse & { handle: NonNullable<BuildResponse['handle']> }> {
+  // Posting the previous handle shares its SharedArrayBuffers with the worker: nothing is copied.
+  const req: BuildRequest = { id: nextGenerationId++, feeds, now: opts.now ?? Date.now(), previous: opts.previous }
   const worker = new Worker(workerUrl('build-worker', import.meta.url), { workerData: req })
   const res = await new Promise<BuildResponse>((resolve, reject) => {
     let settled = false

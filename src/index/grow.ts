@@ -110,6 +110,15 @@ export class GrowTable {
     return idx
   }
 
+  /** Drops the entries from index n on (the keys a failed feed added); the slots are rebuilt. */
+  truncate (n: number): void {
+    if (n >= this.size) return
+    this.heads.length = n
+    this.hashes.length = n
+    this.keys.length = n * this.words
+    this.rehash(this.slots.length)
+  }
+
   private rehash (cap: number): void {
     this.slots = new Uint32Array(cap)
     const hs = this.hashes.a

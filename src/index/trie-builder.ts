@@ -84,6 +84,16 @@ export class TrieBuilder {
     return node
   }
 
+  /** Drops the nodes after node n (those a failed feed added); nodes are numbered in creation order. */
+  truncate (n: number): void {
+    if (n >= this.size) return
+    this.labels.length = this.rows.a[(n + 1) * NODE_WORDS + NODE_LABEL]
+    this.rows.length = (n + 1) * NODE_WORDS
+    this.hashes.length = n + 1
+    this.slots.fill(NONE)
+    for (let i = 1; i <= n; i++) place(this.slots, this.hashes.a[i], i)
+  }
+
   /** The `nodes` and `labels` buffers (layout.ts nodesLayout). */
   toShared (): { nodes: SharedArrayBuffer, labels: SharedArrayBuffer, cap: number, n: number } {
     const n = this.size
@@ -159,6 +169,24 @@ export class MaskBuilder {
     this.textStart.push(this.text.length)
     this.byText.set(m, idx)
     return idx
+  }
+
+  /** Drops the masks from index m on (those a failed feed added) and unhooks them from the trie's nodes. */
+  truncate (m: number, trie: TrieBuilder): void {
+    if (m >= this.size) return
+    const starts = this.textStart.a
+    const text = Buffer.from(this.text.a.buffer, this.text.a.byteOffset, this.text.length)
+    for (let i = m; i < this.size; i++) this.byText.delete(text.toString('latin1', starts[i], starts[i + 1]))
+    // A new mask is prepended to its node's chain, so the dropped ones (refs above m) lead every chain.
+    const nodeRows = trie.rows.a
+    for (let r = 0; r <= trie.size * NODE_WORDS; r += NODE_WORDS) {
+      let head = nodeRows[r + NODE_MASKS]
+      while (head > m) head = this.rows.a[(head - 1) * MASK_WORDS + MASK_NEXT]
+      nodeRows[r + NODE_MASKS] = head
+    }
+    this.rows.length = m * MASK_WORDS
+    this.textStart.length = m + 1
+    this.text.length = starts[m]
   }
 
   /** The `masks` and `maskText` buffers (layout.ts masksLayout). */

@@ -31,6 +31,21 @@ export interface FeedMeta {
   filtered: number
   /** Keys given twice for this feed (the first record is kept); set by IndexBuilder.build(). */
   duplicates?: number
+  /**
+   * Set when the feed failed to load and its records are the previous version, carried over from
+   * the generation that was in service: where that version was loaded, and why this load failed.
+   */
+  carriedOver?: CarriedOver
+}
+
+/** Why a feed's records are its previous version (FeedMeta.carriedOver). */
+export interface CarriedOver {
+  /** Id and build time of the generation that loaded this version. */
+  generation: number
+  builtAt: number
+  /** The failure that kept it: error code and message. */
+  code: string
+  reason: string
 }
 
 /** Everything needed to open a generation in any thread. */

@@ -159,15 +159,18 @@ export class TcpListener extends EventEmitter {
   /** Shutdown, last step (after `drain()` and once the pipeline is idle): closes every connection. */
   async close (): Promise<void> {
     await this.drain()
+    const closed: Array<Promise<unknown>> = [this.serverClosed ?? Promise.resolve()]
     for (const [c, st] of this.conns) {
       // Read and discard until the peer closes: unread bytes would turn our close into a reset,
       // which can make the peer drop replies it has not read yet.
       st.drained = true
+      closed.push(once(c.socket, 'close'))
       c.socket.resume()
       c.socket.end()
     }
     const timer = setTimeout(() => { for (const c of this.conns.keys()) c.socket.destroy() }, CLOSE_MAX_MS)
-    await this.serverClosed
+    // The sockets' own 'close' (not only the server's): the counters are summed there.
+    await Promise.all(closed)
     clearTimeout(timer)
   }
 

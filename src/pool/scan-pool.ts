@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import type { MessagePort } from 'node:worker_threads'
 import { Piscina } from 'piscina'
 import { FeedmatchError } from '../errors.js'
 import { workerUrl } from '../util/worker-url.js'
@@ -34,10 +35,13 @@ export class ScanPool extends EventEmitter {
 
   get threads (): number { return this.piscina.threads.length }
 
-  /** Runs a task (`transfer`: its buffers and ports, moved to the worker); resolves with its result. */
-  async run (task: ScanTask, transfer: Array<ArrayBuffer | import('node:worker_threads').MessagePort> = []): Promise<ScanResult> {
-    const ab = await this.piscina.run(task, { transferList: transfer }) as ArrayBuffer
-    return decodeResult(ab)
+  /**
+   * Runs a task (`transfer`: its buffers and ports, moved to the worker); resolves with its
+   * result, or null for a stream task (its results come on its port).
+   */
+  async run (task: ScanTask, transfer: Array<ArrayBuffer | MessagePort> = []): Promise<ScanResult | null> {
+    const ab = await this.piscina.run(task, { transferList: transfer }) as ArrayBuffer | null
+    return ab === null ? null : decodeResult(ab)
   }
 
   /** Ends the workers once the queued tasks are done. */

@@ -19,10 +19,10 @@ function init (): NonNullable<typeof state> {
   return state
 }
 
-/** Scans one task; returns one transferred result buffer (protocol.ts). */
+/** Scans one task; returns one transferred result buffer (stream tasks send theirs on their port). */
 export default async function scanTask (task: ScanTask): Promise<unknown> {
   const { lines, writer, data } = init()
-  if (task.kind === 'stream') return Piscina.move(await runStream(task, data.maxLineBytes, lines, writer))
+  if (task.kind === 'stream') { await runStream(task, data.maxLineBytes, lines, writer); return null }
   const r = task.kind === 'ranges' ? runRanges(task, data.maxLineBytes, lines, writer) : runBuffer(task, lines, writer)
   return Piscina.move(writer.finish({ ...r, counters: lines.takeCounters() }))
 }

@@ -19,9 +19,11 @@ export type PlannedTask =
 /** How the planner reports files it will not scan, or only partly. */
 export interface PlanReport {
   /** Not scanned on purpose (binary, unsupported compression): counted, not an error. */
-  skipped (label: string, why: string, diskBytes: number): void
+  skipped (label: string, why: string): void
   /** Could not be read (permission, damaged archive): an error of the scan. */
-  failed (label: string, why: string, diskBytes: number): void
+  failed (label: string, why: string): void
+  /** Disk bytes no task will scan (skipped files, tar headers): done for the progress bar. */
+  done (diskBytes: number): void
 }
 
 export interface PlanOptions {
@@ -90,7 +92,8 @@ export async function * planTasks (files: InputFile[], opts: PlanOptions, report
     try {
       fh = await open(f.path, 'r')
     } catch (err) {
-      report.failed(f.label, why(err), f.size)
+      report.failed(f.label, why(err))
+      report.done(f.size)
       continue
     }
     try {
@@ -105,24 +108,27 @@ export async function * planTasks (files: InputFile[], opts: PlanOptions, report
         const members: TarMember[] = []
         let damage: string | null = null
         await listTar(fh, f.size, (m) => members.push(m)).catch((err: Error) => { damage = err.message })
+        let scanned = 0
         for (const m of members) {
           const label = `${f.label}:${m.name}`
           const mhead = Buffer.alloc(Math.min(SNIFF_BYTES, m.size))
           await fh.read(mhead, 0, mhead.length, m.dataStart)
-          if (mhead.indexOf(0) >= 0) { report.skipped(label, 'binary data', 0); continue }
+          if (mhead.indexOf(0) >= 0) { report.skipped(label, 'binary data'); continue }
+          scanned += m.size
           yield * add(f.path, label, m.dataStart, m.size)
         }
-        // Members are ranges; the tar's own bytes (headers, padding) count as done now.
-        const memberBytes = members.reduce((n, m) => n + m.size, 0)
-        if (damage !== null) report.failed(f.label, `damaged tar archive: ${damage as string}; members after that are not scanned`, f.size - memberBytes)
-        else report.skipped('', '', f.size - memberBytes)
+        // Members are scanned as ranges; the rest (headers, padding, skipped members) is done now.
+        report.done(f.size - scanned)
+        if (damage !== null) report.failed(f.label, `damaged tar archive (${damage as string}): the members after that are not scanned`)
       } else if (kind === 'plain') {
         yield * add(f.path, f.label, 0, f.size)
       } else {
-        report.skipped(f.label, kind === 'binary' ? 'binary data' : `${kind.unsupported}-compressed: not supported, decompress it first`, f.size)
+        report.skipped(f.label, kind === 'binary' ? 'binary data' : `${kind.unsupported}-compressed: not supported, decompress it first`)
+        report.done(f.size)
       }
     } catch (err) {
-      report.failed(f.label, why(err), f.size)
+      // Planned tasks of this file stand; what was not planned is lost (only a tar can get here late).
+      report.failed(f.label, why(err))
     } finally {
       await fh.close()
     }

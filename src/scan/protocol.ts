@@ -53,14 +53,18 @@ export interface RangeSegment {
 /** Ranges read by the worker itself (several small files travel in one task). */
 export interface RangeTask { kind: 'ranges', segments: RangeSegment[] }
 
-/** A chunk of stdin, whole lines (the last may lack its LF only at the end of input), transferred. */
-export interface BufferTask { kind: 'buffer', data: ArrayBuffer, label: string, newFile: boolean }
+/**
+ * A chunk of stdin, `data[0, length)` (transferred): whole lines, except that a line longer than
+ * the chunk is sent in pieces, the pieces after the first with `atLineStart` false.
+ */
+export interface BufferTask { kind: 'buffer', data: ArrayBuffer, length: number, label: string, newFile: boolean, atLineStart: boolean }
 
 /**
  * A gzip file (a .tar.gz when its content is a tar), decompressed and matched in one worker.
- * Results stream back on `port` as parts (one ArrayBuffer each); the worker waits for an ack
- * (any message) when more than one part is unacknowledged, so a file far ahead of the output
- * cannot fill memory. The task's own result is the last part.
+ * Results stream back on `port` as parts (one ArrayBuffer each, the last marked `last`: one
+ * port keeps them in order, which a second channel would not); the worker waits for an ack (any
+ * message) when more than one part is unacknowledged, so a file far ahead of the output cannot
+ * fill memory. The task itself resolves with null.
  */
 export interface StreamTask { kind: 'stream', path: string, label: string, port: MessagePort }
 
@@ -92,6 +96,8 @@ export interface ResultMeta {
   counters: MatchCounters
   /** Bytes of the file on disk consumed (compressed for .gz), for progress. */
   diskBytes: number
+  /** A stream task's last part. */
+  last?: boolean
 }
 
 /** A decoded result: meta and the records, in section order. */

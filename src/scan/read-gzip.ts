@@ -25,8 +25,17 @@ function looksLikeTar (head: Buffer, label: string): boolean {
   try { return parseHeader(head) !== null } catch { return false }
 }
 
-/** Runs a StreamTask; resolves with the last part (the task's result). */
-export async function runStream (task: StreamTask, maxLine: number, lines: LineScanner, writer: ResultWriter): Promise<ArrayBuffer> {
+/** What went wrong, for the warning: inflating, the tar structure, or reading the file. */
+function damage (err: unknown, inTar: boolean): string {
+  const e = err as NodeJS.ErrnoException
+  const what = e.code?.startsWith('Z_') === true || e.code === 'ERR_ZLIB_INITIALIZATION_FAILED'
+    ? 'damaged gzip data'
+    : e.code !== undefined ? 'cannot read the file' : inTar ? 'damaged tar archive' : 'cannot read the file'
+  return `${what} (${e.message}): the rest of the file is not scanned`
+}
+
+/** Runs a StreamTask; every part, the last included, goes out on the task's port. */
+export async function runStream (task: StreamTask, maxLine: number, lines: LineScanner, writer: ResultWriter): Promise<void> {
   const src = createReadStream(task.path, { highWaterMark: INFLATE_CHUNK })
   const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK })
   src.on('error', (err) => gunzip.destroy(err))
@@ -38,8 +47,8 @@ export async function runStream (task: StreamTask, maxLine: number, lines: LineS
   let unacked = 0
   let acked: (() => void) | null = null
   task.port.on('message', () => { unacked--; acked?.() })
-  const take = (): { sections: Section[], counters: ReturnType<LineScanner['takeCounters']>, diskBytes: number } => {
-    const out = { sections, counters: lines.takeCounters(), diskBytes: src.bytesRead - diskSent }
+  const take = (last = false): { sections: Section[], counters: ReturnType<LineScanner['takeCounters']>, diskBytes: number, last: boolean } => {
+    const out = { sections, counters: lines.takeCounters(), diskBytes: src.bytesRead - diskSent, last }
     diskSent = src.bytesRead
     sections = []
     sinceFlush = 0
@@ -94,11 +103,10 @@ export async function runStream (task: StreamTask, maxLine: number, lines: LineS
     ;(feeder as LineFeeder | null)?.end()
     gunzip.destroy()
     src.destroy()
-    const msg = (err as Error).message
-    sections.push({ label: (feeder as LineFeeder | null)?.label ?? task.label, newFile: false, bytes: 0, lines: 0, lfs: 0, records: 0, cutLines: 0, error: msg })
-  } finally {
-    task.port.close()
+    sections.push({ label: (feeder as LineFeeder | null)?.label ?? task.label, newFile: false, bytes: 0, lines: 0, lfs: 0, records: 0, cutLines: 0, error: damage(err, tar !== null) })
   }
   if (!src.destroyed) await once(src, 'close').catch(() => {})
-  return writer.finish(take())
+  const ab = writer.finish(take(true))
+  task.port.postMessage(ab, [ab])
+  task.port.close()
 }

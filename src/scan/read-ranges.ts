@@ -99,7 +99,7 @@ export function runRanges (task: RangeTask, maxLine: number, lines: LineScanner,
 
 /** Runs a BufferTask: whole lines of stdin. */
 export function runBuffer (task: BufferTask, lines: LineScanner, writer: ResultWriter): { sections: Section[], diskBytes: number } {
-  const data = Buffer.from(task.data)
-  const c = lines.scan(data, 0, data.length, true, task.label, writer)
+  const data = Buffer.from(task.data, 0, task.length)
+  const c = lines.scan(data, 0, data.length, task.atLineStart, task.label, writer)
   return { sections: [{ label: task.label, newFile: task.newFile, bytes: data.length, ...c }], diskBytes: data.length }
 }

@@ -7,26 +7,30 @@ import { expandFeedSources } from '../config/feed-sources.js'
 import type { Config } from '../config/types.js'
 import type { GenerationHandle } from '../index/types.js'
 import type { FeedLoadResult } from '../feeds/pipeline.js'
+import type { FeedFailure } from '../index/build-worker.js'
 
 /** What one (re)load did, for service events and the log. */
 export interface LoadReport {
   generation: number
+  /** Feeds and records in the generation: those read now and those carried over. */
   feeds: number
   records: number
-  failed: Array<{ name: string, path: string, code: string, message: string }>
+  /** Feeds that failed; each says whether its previous version stays in service (`kept`). */
+  failed: FeedFailure[]
   /** True when the new generation went into service. */
   swapped: boolean
   buildMs: number
+  /** Feeds read now. */
   loaded: FeedLoadResult[]
 }
 
 /**
  * Holds the FeedIndex generation in service and builds new ones in the background. A swap is one
  * assignment: every batch carries the handle it was submitted with, so no event is matched half
- * against the old feeds and half against the new. When a feed fails to load, the generation in
- * service is kept whole (its previous version of that feed included) and 'failed' is emitted; the
- * other feeds' updates go in with the next successful reload.
- * Emits 'loaded' (LoadReport) and 'failed' (LoadReport).
+ * against the old feeds and half against the new. When a feed fails to load, the new generation
+ * holds its previous version, copied from the generation in service (FeedMeta.carriedOver), while
+ * the other feeds go in updated: one broken file never holds back the others' updates.
+ * Emits 'failed' (LoadReport, before 'loaded') when a feed failed, and 'loaded' (LoadReport).
  */
 export class FeedManager extends EventEmitter {
   private gen?: GenerationHandle
@@ -53,8 +57,8 @@ export class FeedManager extends EventEmitter {
   }
 
   /**
-   * Builds a generation from the configured feeds and puts it into service. At start-up there is
-   * no previous generation, so feeds that failed are left out and reported.
+   * Builds a generation from the configured feeds and puts it into service. A feed that fails
+   * keeps its version from the generation in service; at start-up there is none, so it is left out.
    */
   async load (): Promise<LoadReport> {
     if (this.building !== undefined) { this.again = true; return await this.building }
@@ -86,22 +90,19 @@ export class FeedManager extends EventEmitter {
       return report
     }
     const feeds = await expandFeedSources(this.config)
-    const res = await buildGeneration(feeds)
+    // At start-up there is no generation in service: a feed that fails is left out.
+    const res = await buildGeneration(feeds, { previous: this.gen })
+    const inService = res.handle.feeds
     const report: LoadReport = {
       generation: res.handle.id,
-      feeds: res.loaded.length,
-      records: res.loaded.reduce((n, l) => n + l.meta.records, 0),
+      feeds: inService.length,
+      records: inService.reduce((n, f) => n + f.records, 0),
       failed: res.failed,
-      swapped: false,
+      swapped: true,
       buildMs: res.buildMs,
       loaded: res.loaded
     }
-    if (res.failed.length > 0 && this.gen !== undefined) {
-      this.emit('failed', report)
-      return report
-    }
     this.gen = res.handle
-    report.swapped = true
     this.scheduleExpiry(res.loaded)
     if (res.failed.length > 0) this.emit('failed', report)
     this.emit('loaded', report)

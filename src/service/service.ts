@@ -187,8 +187,8 @@ export class Service {
 
   private onFeedsFailed (r: LoadReport): void {
     for (const f of r.failed) {
-      log.error({ feed: f.name, path: f.path, code: f.code }, f.message)
-      this.alert('feed_failed', { feed: f.name, path: f.path, code: f.code, reason: f.message, kept: r.swapped ? 'none' : 'previous' })
+      log.error({ feed: f.name, path: f.path, code: f.code, kept: f.kept }, f.message)
+      this.alert('feed_failed', { feed: f.name, path: f.path, code: f.code, reason: f.message, kept: f.kept })
     }
   }
 

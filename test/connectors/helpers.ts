@@ -53,7 +53,7 @@ export function cli (args: string[]): { status: number | null, stdout: string, s
 }
 
 /** Waits until `check` is true, polling; fails with `what` after `ms`. */
-export async function waitFor (what: string, check: () => boolean, ms = 20_000): Promise<void> {
+export async function waitFor (what: string, check: () => boolean, ms = 60_000): Promise<void> {
   const end = Date.now() + ms
   while (!check()) {
     if (Date.now() > end) assert.fail(`timed out after ${ms} ms waiting for ${what}`)
@@ -154,4 +154,32 @@ export function tool (path: string, args: string[], input: string): string {
   const r = spawnSync(path, args, { input, encoding: 'utf8', timeout: 60_000, maxBuffer: 64 * 1024 * 1024 })
   assert.equal(r.status, 0, `${path} ${args.join(' ')} failed: ${r.stderr}`)
   return r.stdout
+}
+
+/**
+ * Runs `feedmatch serve` with `output` (preset, header...) into a file, sends every expected
+ * event, and returns the output's lines once the service has drained and stopped.
+ */
+export async function serveToFile (dir: string, name: string, output: Record<string, unknown>, hostileFeed: Record<string, unknown> = {}): Promise<string[]> {
+  const port = await freePort()
+  const file = join(dir, `${name}.out`)
+  const config = join(dir, `${name}.json`)
+  writeFileSync(config, JSON.stringify({
+    input: { listen: [`tcp://127.0.0.1:${port}`] },
+    output: { target: `file:${file}`, ...output },
+    feeds: { sources: [DEMO_FEEDS, { path: HOSTILE_FEED, ...hostileFeed }], watch: false },
+    workers: 1,
+    log: { level: 'info' },
+  }))
+  const serve = await startServe(['-c', config])
+  try {
+    const expected = expectations()
+    await sendLines(port, expected.map((e) => e.line))
+    const lines = (): number => existsSync(file) ? readFileSync(file, 'utf8').split('\n').length - 1 : 0
+    // The `started` service event, then one detection per event.
+    await waitFor(`${expected.length} detections in ${file}`, () => lines() >= expected.length + 1)
+  } finally {
+    assert.equal(await serve.stop(), 0, 'serve exits 0 after SIGTERM')
+  }
+  return readFileSync(file, 'utf8').split('\n').filter((l) => l !== '')
 }

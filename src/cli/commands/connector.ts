@@ -38,7 +38,7 @@ export function registerConnector (program: Command, run: (fn: () => Promise<num
     .option('--service-ip <ip>', `address of the feedmatch host as the SIEM sees it (default: the placeholder ${PLACEHOLDER.service})`)
     .option('--service-port <port>', 'port feedmatch listens on for events (default: input.listen of the config, else 9999)')
     .option('--siem-host <host>', `host that receives detections (default: output.target of the config, else ${PLACEHOLDER.siem})`)
-    .option('--siem-port <port>', 'port that receives detections (default: output.target of the config, else 514)')
+    .option('--siem-port <port>', 'port that receives detections (default: output.target of the config, else 514; splunk and elastic use their own input ports)')
     .option('--device-ip <ip>', `alienvault: a device whose events rsyslog forwards to feedmatch (repeatable; default ${PLACEHOLDER.device})`, collect)
     .option('--log-file <path>', 'alienvault: the log file rsyslog writes detections to and the plugin reads', '/var/log/feedmatch.log')
     .option('--plugin-id <id>', 'alienvault: the ossim-agent plugin id', DEFAULT_PLUGIN_ID)

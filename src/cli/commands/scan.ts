@@ -1,9 +1,143 @@
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
+import { openFeeds } from '../open-feeds.js'
 import { FeedmatchError } from '../../errors.js'
+import { log, setLogLevel } from '../../log.js'
+import { parseOutputTarget } from '../../config/endpoint.js'
+import { sourceSpecs } from '../../service/sources.js'
+import { runScan } from '../../scan/scan.js'
+import { chooseOutput, chooseSource, splitPresets, FORMATS } from '../../scan/options.js'
+import { emitterSink, fileSink, stdoutSink, type Sink } from '../../scan/sink.js'
+import { CSV_HEADER } from '../../scan/records.js'
+import { ProgressBar, formatSummary, summaryJson } from '../../scan/progress.js'
+import type { ScanWorkerData } from '../../scan/protocol.js'
 
-/** `feedmatch scan`: being built (see the issues); registered so the command line is complete. */
+interface ScanOptions {
+  config?: string
+  feeds?: string[]
+  snapshot?: string
+  format?: string
+  output?: string
+  to?: string
+  preset: string[]
+  source?: string
+  workers?: string
+  maxDetections?: string
+  summary?: boolean
+  summaryJson?: boolean
+  progress: boolean
+  rangeBytes?: string
+}
+
+/** Bytes of one range of a large file: big enough that a task costs little, small enough to spread. */
+const RANGE_BYTES = 8 * 1024 * 1024
+/** Lines longer than this are matched on their first bytes (memory stays bounded whatever the input). */
+const MAX_LINE_BYTES = 1024 * 1024
+/** Exit codes, as antivirus scanners do. */
+const EXIT = { clean: 0, found: 1, error: 2 } as const
+
+const collect = (v: string, prev: string[] = []): string[] => [...prev, v]
+
+function positiveInt (flag: string, v: string | undefined, min = 1): number | undefined {
+  if (v === undefined) return undefined
+  const n = Number(v)
+  if (!Number.isSafeInteger(n) || n < min) throw new FeedmatchError('FM_ERR_USAGE', `${flag}: expected an integer of at least ${min}; found "${v}"`)
+  return n
+}
+
+/** `feedmatch scan PATH...`: match log files and archives against the feeds. */
 export function registerScan (program: Command, run: (fn: () => Promise<number>) => void): void {
-  program.command('scan').description('(not built yet)').allowUnknownOption().action(() => run(async () => {
-    throw new FeedmatchError('FM_ERR_USAGE', 'scan is not built yet')
-  }))
+  program
+    .command('scan')
+    .description('scan log files, folders, globs, .gz/.tar/.tar.gz archives or - (stdin) for indicators: exit 0 when nothing was found, 1 on detections, 2 on error')
+    .argument('<path...>', 'files, folders (recursive), globs, or - for stdin')
+    .option('--format <format>', `output format: ${FORMATS.join(', ')} (default ndjson; with --to, the output preset's syslog frames)`)
+    .option('-o, --output <file>', 'write detections to this file instead of stdout')
+    .option('--to <url>', 'send detections to a SIEM: tcp://HOST:PORT, udp://HOST:PORT or tls://HOST:PORT (output section of the config for the rest)')
+    .option('--preset <name>', 'extraction rules (generic, cef) and/or output preset for cef, kv and --to (alienvault, fortisiem, arcsight, qradar, ecs, kv); repeatable', collect, [])
+    .option('--source <name>', 'extract with the rules of this source of the config (default: its `default` source)')
+    .option('--workers <n>', 'worker threads (default: the config\'s workers, one per core)')
+    .option('--max-detections <n>', 'stop after this many detections')
+    .option('--snapshot <file>', 'read the index from a snapshot written by `feeds build`')
+    .option('--summary', 'print a summary to stderr at the end (always on a TTY)')
+    .option('--summary-json', 'print the summary to stderr as one JSON object (for scripts)')
+    .option('--no-progress', 'no progress bar (there is none when stderr is not a TTY)')
+    // For tests: force small ranges to check that cuts fall anywhere without changing the result.
+    .addOption(new Option('--range-bytes <n>').hideHelp())
+    .action((paths: string[], opts: ScanOptions, cmd: Command) => run(async () => await scan(paths, { ...cmd.optsWithGlobals(), ...opts })))
+}
+
+async function openSink (opts: ScanOptions, emitterOpts: () => Parameters<typeof emitterSink>[0], warn: (msg: string) => void): Promise<Sink> {
+  if (opts.output !== undefined && opts.to !== undefined) throw new FeedmatchError('FM_ERR_USAGE', '-o and --to: give one destination')
+  if (opts.output !== undefined) return await fileSink(opts.output)
+  if (opts.to !== undefined) return await emitterSink(emitterOpts(), (err) => warn(`output ${opts.to as string} lost (${err.message}): detections are queued until it is back`))
+  return stdoutSink()
+}
+
+async function scan (paths: string[], opts: ScanOptions): Promise<number> {
+  // stderr carries warnings only (and the bar, the summary): info logs would drown them.
+  if (process.env.FEEDMATCH_LOG_LEVEL === undefined) setLogLevel('warn')
+  const presets = splitPresets(opts.preset)
+  const workers = positiveInt('--workers', opts.workers)
+  const maxDetections = positiveInt('--max-detections', opts.maxDetections) ?? Infinity
+  const rangeBytes = positiveInt('--range-bytes', opts.rangeBytes, 512) ?? RANGE_BYTES
+  const target = opts.to === undefined ? undefined : parseOutputTarget(opts.to)
+  if (opts.to !== undefined && (target === undefined || !['tcp', 'udp', 'tls'].includes(target.protocol))) {
+    throw new FeedmatchError('FM_ERR_USAGE', `--to: expected tcp://HOST:PORT, udp://HOST:PORT or tls://HOST:PORT; found "${opts.to}"`)
+  }
+
+  const { config, index } = await openFeeds({ config: opts.config, feeds: opts.feeds, snapshot: opts.snapshot })
+  const out = config.output
+  const choice = chooseOutput(opts.format, presets.output, out.preset, opts.to !== undefined)
+  const sources = sourceSpecs(config.input.sources)
+  const source = chooseSource(sources, presets.rules, opts.source)
+  const worker: ScanWorkerData = {
+    gen: index.handle,
+    source,
+    maxPerEvent: out.maxDetectionsPerEvent,
+    maxLineBytes: MAX_LINE_BYTES,
+    format: choice.record,
+    renderer: {
+      preset: choice.preset,
+      templates: out.templates,
+      ruleNames: source.rules.map((r) => r.name),
+      syslog: { header: out.header, framing: out.framing, hostname: out.hostname, appName: out.appName, facility: out.facility }
+    },
+    time: Date.now()
+  }
+
+  const tty = process.stderr.isTTY === true
+  let bar: ProgressBar | null = null
+  const say = (msg: string, fields: Record<string, unknown> = {}): void => { bar?.clear(); log.warn(fields, msg) }
+  const sink = await openSink(opts, () => ({
+    target: target as { protocol: 'tcp' | 'udp' | 'tls', host: string, port: number },
+    tls: out.tls, framing: out.framing, batch: out.batch, queue: out.queue, spool: out.spool, reconnect: out.reconnect
+  }), (m) => say(m))
+  if (choice.record === 'csv') sink.write(Buffer.from(CSV_HEADER))
+  let closed = false
+  try {
+    const stats = await runScan({
+      paths,
+      worker,
+      feeds: index.handle.feeds,
+      sink,
+      threads: workers ?? config.workers,
+      maxDetections,
+      rangeBytes,
+      warn: (label, message, error) => say(`${label}: ${message}`, { file: label, ...(error ? { code: 'FM_ERR_SCAN_INPUT' } : {}) }),
+      onStart: (stats) => {
+        if (tty && opts.progress) { bar = new ProgressBar(stats, process.stderr); bar.start() }
+      }
+    })
+    ;(bar as ProgressBar | null)?.stop()
+    closed = true
+    const lost = await sink.close()
+    if (lost !== null) say(`output: ${lost}`, { code: 'FM_ERR_SCAN_OUTPUT' })
+    if (opts.summaryJson === true) process.stderr.write(summaryJson(stats))
+    else if (opts.summary === true || tty) process.stderr.write(formatSummary(stats))
+    if (stats.detections > 0) return EXIT.found
+    return stats.failed > 0 || lost !== null ? EXIT.error : EXIT.clean
+  } finally {
+    ;(bar as ProgressBar | null)?.stop()
+    if (!closed) await sink.close()
+  }
 }
