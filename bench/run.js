@@ -7,7 +7,7 @@ import { existsSync, statfsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, release, totalmem } from 'node:os'
 import { ensureCorpus, ensureIndicators, haveIndicators } from './lib/data.mjs'
-import { markdownTable, throughputSvg } from './lib/report.mjs'
+import { markdownTable, memoryMarkdown, throughputSvg } from './lib/report.mjs'
 import { runEndToEnd } from './e2e.bench.mjs'
 import { runIndexBench } from './index.bench.mjs'
 import { runRenderBench } from './render.bench.mjs'
@@ -113,15 +113,17 @@ async function writeOutputs () {
   results.durationMs = elapsed()
   const e = results.endToEnd
   const mode = quick ? 'quick' : 'full'
+  // A quick run writes its own chart and table, so it never replaces the full run's that the README shows.
+  const suffix = quick ? '-quick' : ''
   const json = new URL(`bench-${mode}.json`, dir)
+  const md = new URL(`README-table${suffix}.md`, dir)
+  const svg = new URL(`throughput${suffix}.svg`, dir)
   await writeFile(json, JSON.stringify(results, null, 2))
   const header = `Corpus ${(e.corpus.bytes / 1e6).toFixed(0)} MB (${e.corpus.lines.toLocaleString()} lines of CEF, squid and key=value firewall logs), ` +
     `${count.toLocaleString()} indicators, \`npm run bench${quick ? ' -- --quick' : ''}\`. Ratios are to the Node baseline measured in the same run.`
-  const md = markdownTable({ rows: e.rows, base: e.baselineMbPerSec, machine: machineLine, date, header, footnotes: e.footnotes, skipped: e.skipped })
-  await writeFile(new URL('README-table.md', dir), md)
+  await writeFile(md, markdownTable({ rows: e.rows, base: e.baselineMbPerSec, machine: machineLine, date, header, footnotes: e.footnotes, skipped: e.skipped }) + memoryMarkdown(results.memory))
   if (e.baselineMbPerSec !== null) {
-    const svg = throughputSvg(e.rows, e.baselineMbPerSec, `feedmatch: MB/s on ${(e.corpus.bytes / 1e6).toFixed(0)} MB of logs, ${count.toLocaleString()} indicators`, `${date}, ${machine.cpus} cores, ${mode} run; ratio to a plain Node script measured in the same run`)
-    await writeFile(new URL('throughput.svg', dir), svg)
+    await writeFile(svg, throughputSvg(e.rows, e.baselineMbPerSec, `feedmatch: MB/s on ${(e.corpus.bytes / 1e6).toFixed(0)} MB of logs, ${count.toLocaleString()} indicators`, `${date}, ${machine.cpus} cores, ${mode} run; ratio to a plain Node script measured in the same run`))
   }
-  console.log(`\nraw results: ${json.pathname}\nchart: ${new URL('throughput.svg', dir).pathname}\nREADME table: ${new URL('README-table.md', dir).pathname}`)
+  console.log(`\nraw results: ${json.pathname}\nchart: ${svg.pathname}\nREADME table: ${md.pathname}`)
 }

@@ -20,13 +20,15 @@ function hasGnuTime () {
 
 /**
  * Runs `feedmatch scan` once; returns { mbPerSec, linesPerSec, detections, peakRssMb, setupMs,
- * scanMs, bytes, lines, workers }. `feeds` is a feed folder, or give `snapshot` (a file written
- * by `feeds build`) to leave the feed parsing out of setupMs. `quick` changes nothing here: the
+ * scanMs, bytes, lines, workers }. `feeds` is a feed folder or file, or a list of them (an
+ * indicators-N folder also holds list.txt, which would load as one more feed: name the kl_*.json
+ * files), or give `snapshot` (a file written by `feeds build`) to leave feed parsing out of setupMs. `quick` changes nothing here: the
  * caller picks a smaller corpus.
  */
 export async function runScanBench ({ quick = false, corpus, feeds, snapshot, workers = cpus().length } = {}) {
   if (corpus === undefined || (feeds === undefined && snapshot === undefined)) throw new Error('runScanBench: give corpus and feeds (or snapshot)')
-  const args = [CLI, 'scan', ...(snapshot !== undefined ? ['--snapshot', snapshot] : ['--feeds', feeds]),
+  const feedArgs = snapshot !== undefined ? ['--snapshot', snapshot] : [feeds].flat().flatMap((f) => ['--feeds', f])
+  const args = [CLI, 'scan', ...feedArgs,
     '--workers', String(workers), '--no-progress', '--summary-json', '-o', '/dev/null', corpus]
   const timed = hasGnuTime()
   const child = timed

@@ -46,6 +46,9 @@ const pad = (n, w = 2) => String(n).padStart(w, '0')
 
 const list = readFileSync(join(indicators, 'list.txt'), 'latin1').split('\n').filter((l) => l !== '')
 const known = new Set(list)
+// Each kind of indicator sits in one feed, and a feed holds one record per key (a duplicated entry
+// of a random set is merged by the index), so a listed value is one record.
+const records = (v) => known.has(v) ? 1 : 0
 
 /** What kind of list entry this is (make-bench-data.mjs writes /24 networks as their address). */
 function kindOf (v) {
@@ -132,6 +135,25 @@ function kvLine (plant) {
   return s
 }
 
+/**
+ * Feed records a planted value matches under DESIGN.md section 3, which can be more than one: an
+ * IP that is also inside a listed /24, a host under a listed domain (a list entry with one dot is
+ * a domain record, which covers subdomains; with two it is an exact host).
+ */
+function recordsMatching (kind, v) {
+  if (kind === 'hash' || kind === 'cidr') return records(v)
+  if (kind === 'ip') return records(v) + records(v.slice(0, v.lastIndexOf('.')) + '.0')
+  const host = v.split('/')[0]
+  let n = kind === 'domain' || kind === 'host' ? 0 : records(v) // the URL's own mask
+  n += records(host)
+  const labels = host.split('.')
+  for (let i = 1; i < labels.length - 1; i++) {
+    const parent = labels.slice(i).join('.')
+    if (parent.split('.').length === 2) n += records(parent)
+  }
+  return n
+}
+
 /** A URL that carries a URL-kind list entry, as a browser would have requested it. */
 function urlFor (kind, v) {
   const scheme = rand() < 0.5 ? 'http' : 'https'
@@ -151,6 +173,7 @@ function planted (counts) {
   const v = pick(list)
   const kind = kindOf(v)
   counts[kind]++
+  expected += recordsMatching(kind, v)
   if (kind === 'hash') return rand() < 0.6 ? cefLine({ hash: v }) : kvLine({ hash: v })
   const plant = kind === 'ip' || kind === 'cidr' ? { ip: v } : { url: urlFor(kind, v) }
   let r = int(WEIGHT)
@@ -167,6 +190,7 @@ const fd = openSync(`${file}.tmp`, 'w')
 let bytes = 0
 let lines = 0
 let plantedLines = 0
+let expected = 0
 let chunk = ''
 while (bytes + chunk.length < size) {
   // Lines are ASCII, so string length is byte length.
@@ -181,7 +205,7 @@ bytes += chunk.length
 closeSync(fd)
 renameSync(`${file}.tmp`, file) // a corpus cut short by ^C is never taken for a whole one
 const sidecar = {
-  file: basename(file), bytes, lines, plantedLines, planted: counts,
+  file: basename(file), bytes, lines, plantedLines, planted: counts, expectedDetections: expected,
   indicators: basename(indicators), listEntries: list.length, seed: Number(opt('seed', '7')), rate,
   mix: Object.fromEntries(MAKERS.map(([w, f]) => [f.name, w / WEIGHT])), generateMs: Math.round(performance.now() - started)
 }

@@ -54,3 +54,6 @@ export function ensureCorpus (indicators, quick) {
 
 /** Whether the indicator set of `count` is on disk already (using it then costs no generation). */
 export const haveIndicators = (count) => existsSync(join(CORPUS, `indicators-${count}`, 'list.txt'))
+
+/** The Kaspersky-format feed files of an indicator set, as make-bench-data.mjs names them. */
+export const FEED_FILES = ['kl_malicious_hash.json', 'kl_ip_reputation.json', 'kl_malicious_url.json']

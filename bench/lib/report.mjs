@@ -59,11 +59,26 @@ export function markdownTable ({ rows, base, machine, date, header, footnotes, s
     '',
     '| tool | MB/s | events/s | peak RSS (MB) | setup (s) | detections | vs Node baseline |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
-    ...rows.map((r) => `| ${r.name} | ${fmt(r.mbPerSec, 1)} | ${fmt(r.linesPerSec)} | ${fmt(r.peakRssMb)} | ${fmt(r.setupMs / 1000, 2)} | ${fmt(r.detections)} | ${ratio(r.mbPerSec, base)} |`),
+    ...rows.map((r) => `| ${r.name} | ${fmt(r.mbPerSec, 1)} | ${fmt(r.linesPerSec)} | ${fmt(r.peakRssMb)} | ${fmt(r.setupMs / 1000, 2)} | ${r.partial === undefined ? fmt(r.detections) : `${fmt(r.detections)} in ${fmt(r.partial.bytes / 1e6)} MB`} | ${ratio(r.mbPerSec, base)} |`),
     '',
     ...skipped.map((s) => `- Skipped: ${s}`),
     ...(skipped.length > 0 ? [''] : []),
     ...footnotes.map((f, i) => `${i + 1}. ${f}`)
   ]
   return lines.join('\n') + '\n'
+}
+
+/** The memory figures as a markdown table: `sets` is { label: figures | { skipped } }. */
+export function memoryMarkdown (sets) {
+  const rows = Object.entries(sets).map(([label, m]) => m.skipped !== undefined
+    ? `| ${label} | skipped: ${m.skipped} | | | | | |`
+    : `| ${label} | ${fmt(m.keys)} | ${fmt(m.bytesPerKey, 1)} | ${fmt(m.buildMs / 1000, 1)} | ${fmt(m.peakRssMb)} | ${fmt(m.snapshotLoadMs)} | ${fmt(m.servingRssMb)} |`)
+  return [
+    '',
+    'Memory (index keys are the MD5, SHA1 and SHA256 of each hash record, IPs, networks, domains, hosts and URL masks; the context arena is apart):',
+    '',
+    '| indicators | keys | index bytes/key | build (s) | build peak RSS (MB) | snapshot load (ms) | RSS serving it (MB) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows
+  ].join('\n') + '\n'
 }

@@ -80,7 +80,8 @@ const KF_MAX = 96
 /**
  * Syslog over TCP or TLS: accepts connections, frames each one, hands events to the sink, and
  * pauses every socket when the pipeline pushes back (so TCP senders slow down instead of the
- * process growing). Emits 'connection' and 'close' with the Connection.
+ * process growing). Emits 'connection' and 'close' with the Connection, and 'ended' when a
+ * reply-back client ended its side: the listener then leaves ours open for the replies.
  */
 export class TcpListener extends EventEmitter {
   readonly counters: TcpCounters = { connections: 0, rejected: 0, open: 0, empty: 0, events: 0, bytes: 0, truncated: 0, framingErrors: 0, errors: 0 }
@@ -98,9 +99,11 @@ export class TcpListener extends EventEmitter {
   /** Starts listening; resolves with the bound port (useful when port 0 was asked for). */
   async listen (): Promise<number> {
     const onSocket = (socket: net.Socket): void => this.accept(socket)
+    // Half-open allowed: a reply-back client may end its side after its last event and still
+    // read the detections of its events; Node would otherwise end ours with it, at once.
     this.server = this.opts.protocol === 'tls'
-      ? tls.createServer({ cert: this.opts.tls?.cert, key: this.opts.tls?.key, ca: this.opts.tls?.ca }, onSocket)
-      : net.createServer(onSocket)
+      ? tls.createServer({ cert: this.opts.tls?.cert, key: this.opts.tls?.key, ca: this.opts.tls?.ca, allowHalfOpen: true }, onSocket)
+      : net.createServer({ allowHalfOpen: true }, onSocket)
     this.server.on('error', (err) => this.emit('error', err))
     // TLS handshake failures are a client's problem, not the listener's: count them.
     this.server.on('tlsClientError', () => { this.counters.errors++ })
@@ -226,8 +229,10 @@ export class TcpListener extends EventEmitter {
     socket.on('end', () => {
       if (!st.drained) framer.end(onEvent)
       st.ended = true
-      // Reply-back connections are ended by close() once their detections were written.
-      if (!this.draining) socket.end()
+      // A reply-back connection still owes the detections of its last events: whoever writes
+      // them ends it ('ended'). Any other one is done.
+      if (conn.replyBack) this.emit('ended', conn)
+      else socket.end()
     })
     socket.on('error', () => { this.counters.errors++ })
     socket.on('close', () => {

@@ -65,17 +65,21 @@ export class EventMatcher {
 
   /**
    * Matches one event `buf[start, end)` with the given extractor; calls `emit` for each detection.
-   * Returns the number of detections.
+   * Returns the number of detections. `checked`: the caller has already found the bytes free of
+   * NUL and valid UTF-8 (one native pass over a whole chunk of lines, as `scan` does), so the
+   * per-event checks, about a tenth of the cost of a short event, are skipped.
    */
-  matchEvent (extractor: Extractor, buf: Buffer, start: number, end: number, sourceIp: string, time: number, emit: (d: Detection) => void): number {
+  matchEvent (extractor: Extractor, buf: Buffer, start: number, end: number, sourceIp: string, time: number, emit: (d: Detection) => void, checked = false): number {
     const c = this.counters
     c.events++
     c.bytes += end - start
     // Cleared up front so a dropped event's finished event reports no stale rule values.
     this.cands.clear(buf, start, end)
-    const event = buf.subarray(start, end)
-    if (event.indexOf(0) !== -1) { c.binary++; return 0 }
-    if (!isUtf8(event)) c.invalidUtf8++
+    if (!checked) {
+      const event = buf.subarray(start, end)
+      if (event.indexOf(0) !== -1) { c.binary++; return 0 }
+      if (!isUtf8(event)) c.invalidUtf8++
+    }
     const cands = this.cands
     if (!extractor.run(buf, start, end, cands)) { c.ignored++; return 0 }
     const rules = extractor.rules

@@ -6,22 +6,22 @@ import { runBuffer, runRanges } from '../scan/read-ranges.js'
 import { runStream } from '../scan/read-gzip.js'
 
 // Worker entry of `scan`: nothing runs at load time but reading workerData (CONVENTIONS.md rule 6).
-// The generation, the rules and the output format are fixed for the whole run, so they come once
-// as workerData (the generation's SharedArrayBuffers are shared, not copied), not with each task.
+// The rules and the output format are fixed for the run and come once as workerData; the
+// generation comes with each task (shared memory, nothing copied) and its view is kept by id.
 
-let state: { lines: LineScanner, writer: ResultWriter, data: ScanWorkerData } | undefined
+let state: { gen: number, lines: LineScanner, writer: ResultWriter, data: ScanWorkerData } | undefined
 
-function init (): NonNullable<typeof state> {
-  if (state === undefined) {
+function init (task: ScanTask): NonNullable<typeof state> {
+  if (state?.gen !== task.gen.id) {
     const data = workerData as ScanWorkerData
-    state = { lines: new LineScanner(data), writer: new ResultWriter(), data }
+    state = { gen: task.gen.id, lines: new LineScanner(data, task.gen), writer: new ResultWriter(), data }
   }
   return state
 }
 
 /** Scans one task; returns one transferred result buffer (stream tasks send theirs on their port). */
 export default async function scanTask (task: ScanTask): Promise<unknown> {
-  const { lines, writer, data } = init()
+  const { lines, writer, data } = init(task)
   if (task.kind === 'stream') { await runStream(task, data.maxLineBytes, lines, writer); return null }
   const r = task.kind === 'ranges' ? runRanges(task, data.maxLineBytes, lines, writer) : runBuffer(task, lines, writer)
   return Piscina.move(writer.finish({ ...r, counters: lines.takeCounters() }))

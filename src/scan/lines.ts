@@ -3,12 +3,14 @@
  * (compileExtractor + EventMatcher), writing detections as records into a ResultWriter.
  * Line numbers are relative to the section; the main thread adds the lines of earlier sections.
  */
+import { isUtf8 } from 'node:buffer'
 import { FeedIndex } from '../index/feed-index.js'
 import { compileExtractor, type Extractor } from '../extract/extractor.js'
 import { EventMatcher, type MatchCounters } from '../match/event-matcher.js'
 import type { Detection } from '../match/detection.js'
 import { createRenderer } from '../output/renderer.js'
 import { recordRenderer, type RecordRenderer } from './records.js'
+import type { GenerationHandle } from '../index/types.js'
 import type { ResultWriter, ScanWorkerData, Section } from './protocol.js'
 
 const LF = 0x0a
@@ -30,8 +32,8 @@ export class LineScanner {
   private rel = 0
   private records = 0
 
-  constructor (data: ScanWorkerData) {
-    const index = new FeedIndex(data.gen)
+  constructor (data: ScanWorkerData, gen: GenerationHandle) {
+    const index = new FeedIndex(gen)
     this.extractor = compileExtractor(data.source)
     this.matcher = new EventMatcher(index, data.maxPerEvent)
     this.render = recordRenderer(data.format, createRenderer(data.renderer))
@@ -59,7 +61,7 @@ export class LineScanner {
     let pos = start
     let lfs = 0
     let rel = 0
-    let lines = 0
+    let count = 0
     let cutLines = 0
     if (!atLineStart) {
       const nl = buf.indexOf(LF, start)
@@ -73,6 +75,10 @@ export class LineScanner {
     const matcher = this.matcher
     const extractor = this.extractor
     const emit = this.emit
+    // Checked here once for all the lines instead of once per line by the matcher (~9% of the
+    // cost): no NUL byte and valid UTF-8. A chunk that fails goes line by line, so counts agree.
+    const lines = buf.subarray(pos, limit)
+    const checked = lines.indexOf(0) === -1 && isUtf8(lines)
     // Hot path: one native LF search and one matchEvent a line.
     while (pos < end) {
       const nl = buf.indexOf(LF, pos)
@@ -80,14 +86,15 @@ export class LineScanner {
       let matchEnd = lineEnd
       if (matchEnd - pos > maxLine) { matchEnd = pos + maxLine; cutLines++ }
       this.rel = relBase + rel
-      matcher.matchEvent(extractor, buf, pos, matchEnd, '', this.time, emit)
-      lines++
+      // A line cut at maxLine may end inside a character: that one is checked on its own.
+      matcher.matchEvent(extractor, buf, pos, matchEnd, '', this.time, emit, checked && matchEnd === lineEnd)
+      count++
       if (nl < 0) break
       if (nl < end) lfs++
       rel++
       pos = nl + 1
     }
-    return { lines, lfs, records: this.records, cutLines }
+    return { lines: count, lfs, records: this.records, cutLines }
   }
 
   private readonly emit = (d: Detection): void => {

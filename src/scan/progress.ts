@@ -48,13 +48,15 @@ export class ProgressBar {
   private draw (): void {
     const s = this.stats
     const ms = performance.now() - s.startedAt
-    const rate = mbPerSec(s.diskDone, ms)
+    // The bar and the ETA go by bytes on disk (known up front); the speed by bytes scanned, which
+    // for a .gz is what it inflates to.
+    const diskRate = mbPerSec(s.diskDone, ms)
     const total = Math.max(s.diskTotal, s.diskDone)
     const frac = total > 0 ? s.diskDone / total : 0
     const fill = Math.round(frac * WIDTH)
-    const eta = rate > 0 ? (total - s.diskDone) / 1e6 / rate : Infinity
+    const eta = diskRate > 0 ? (total - s.diskDone) / 1e6 / diskRate : Infinity
     const bar = `[${'='.repeat(fill)}${' '.repeat(WIDTH - fill)}] ${(frac * 100).toFixed(0).padStart(3)}%`
-    const line = `${bar} ${humanBytes(s.diskDone)}/${humanBytes(total)} ${rate.toFixed(0)} MB/s ETA ${clock(eta)}  files ${s.files}  detections ${s.detections}`
+    const line = `${bar} ${humanBytes(s.diskDone)}/${humanBytes(total)}  ${mbPerSec(s.bytes, ms).toFixed(0)} MB/s  ETA ${clock(eta)}  files ${s.files}  detections ${s.detections}`
     this.out.write(`\r${line.slice(0, Math.max(20, (this.out.columns ?? 100) - 1))}\x1b[K`)
     this.shown = true
   }

@@ -23,9 +23,12 @@ export function lineless (f: RecordFormat): boolean {
   return f === 'message' || f === 'frame'
 }
 
-/** What every scan worker gets once, as Piscina's workerData: the run never changes them. */
+/**
+ * What every scan worker gets once, as Piscina's workerData: the run never changes them. The
+ * generation comes with each task instead, so the workers can start (load code, compile rules)
+ * while the feeds are still being loaded.
+ */
 export interface ScanWorkerData {
-  gen: GenerationHandle
   source: SourceSpec
   maxPerEvent: number
   /** Longer lines are matched on their first maxLineBytes and counted as cut. */
@@ -68,7 +71,8 @@ export interface BufferTask { kind: 'buffer', data: ArrayBuffer, length: number,
  */
 export interface StreamTask { kind: 'stream', path: string, label: string, port: MessagePort }
 
-export type ScanTask = RangeTask | BufferTask | StreamTask
+/** A task, with the generation to match against (its SharedArrayBuffers are shared, not copied). */
+export type ScanTask = (RangeTask | BufferTask | StreamTask) & { gen: GenerationHandle }
 
 /** One file's share of a result: a range, a chunk, or a stretch of a decompressed file or member. */
 export interface Section {

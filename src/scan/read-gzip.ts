@@ -4,12 +4,13 @@
  * members are scanned one by one as `archive.tar.gz:member/path`. Results go back in parts on
  * the task's port, each acknowledged before the one after the next is sent (protocol.ts).
  */
-import { createReadStream } from 'node:fs'
+import { createReadStream, type ReadStream } from 'node:fs'
 import { once } from 'node:events'
+import { PassThrough } from 'node:stream'
 import { createGunzip } from 'node:zlib'
 import { BLOCK, TarStream, hasUstarMagic, parseHeader } from './tar.js'
 import type { LineScanner } from './lines.js'
-import type { ResultWriter, Section, StreamTask } from './protocol.js'
+import type { ResultMeta, ResultWriter, Section, StreamTask } from './protocol.js'
 import { LineFeeder } from './line-feeder.js'
 
 /** Decompressed bytes between two parts: progress shows, and a part stays small. */
@@ -28,85 +29,115 @@ function looksLikeTar (head: Buffer, label: string): boolean {
 /** What went wrong, for the warning: inflating, the tar structure, or reading the file. */
 function damage (err: unknown, inTar: boolean): string {
   const e = err as NodeJS.ErrnoException
-  const what = e.code?.startsWith('Z_') === true || e.code === 'ERR_ZLIB_INITIALIZATION_FAILED'
-    ? 'damaged gzip data'
-    : e.code !== undefined ? 'cannot read the file' : inTar ? 'damaged tar archive' : 'cannot read the file'
+  const what = e.code?.startsWith('Z_') === true ? 'damaged gzip data' : e.code === undefined && inTar ? 'damaged tar archive' : 'cannot read the file'
   return `${what} (${e.message}): the rest of the file is not scanned`
+}
+
+/** One gzip file being scanned: the current file (the .gz itself, or a tar member) and the part being filled. */
+class GzipScan {
+  private sections: Section[] = []
+  private diskSent = 0
+  private unacked = 0
+  private acked: (() => void) | null = null
+  /** The first decompressed bytes, until there are enough to tell a tar; then null. */
+  private head: Buffer | null = Buffer.alloc(0)
+  feeder: LineFeeder | null = null
+  tar: TarStream | null = null
+
+  constructor (private readonly task: StreamTask, private readonly src: ReadStream, private readonly maxLine: number,
+    private readonly lines: LineScanner, private readonly writer: ResultWriter) {
+    task.port.on('message', () => { this.unacked--; this.acked?.() })
+  }
+
+  /** Takes decompressed bytes. */
+  push (chunk: Buffer): void {
+    if (this.head === null) {
+      if (this.tar !== null) this.tar.push(chunk)
+      else this.feeder?.push(chunk)
+      return
+    }
+    this.head = Buffer.concat([this.head, chunk])
+    if (this.head.length >= BLOCK) this.start()
+  }
+
+  /** The input is complete; throws when a tar ends inside a member. */
+  end (): void {
+    if (this.head !== null) this.start()
+    if (this.tar !== null && !this.tar.finish()) throw new Error('the archive ends in the middle of a member')
+    this.feeder?.end()
+    this.feeder = null
+  }
+
+  /** Closes what was being read and records the failure (lines already read stay scanned). */
+  fail (err: unknown): void {
+    const label = this.feeder?.label ?? this.task.label
+    this.feeder?.end()
+    this.feeder = null
+    this.sections.push({ label, newFile: false, bytes: 0, lines: 0, lfs: 0, records: 0, cutLines: 0, error: damage(err, this.tar !== null) })
+  }
+
+  /** Sends a part; waits while two are unacknowledged (flow control). */
+  async send (last: boolean): Promise<void> {
+    if (!last) this.feeder?.flush()
+    const meta: ResultMeta = { sections: this.sections, counters: this.lines.takeCounters(), diskBytes: this.src.bytesRead - this.diskSent, last }
+    this.diskSent = this.src.bytesRead
+    this.sections = []
+    const ab = this.writer.finish(meta)
+    this.task.port.postMessage(ab, [ab])
+    if (last || ++this.unacked <= 1) return
+    await new Promise<void>((resolve) => {
+      this.acked = () => { if (this.unacked <= 1) { this.acked = null; resolve() } }
+    })
+  }
+
+  /** Plain text or a tar, decided on the first block (or on less, at the end of a tiny file). */
+  private start (): void {
+    const first = this.head as Buffer
+    this.head = null
+    const onSection = (s: Section): void => { this.sections.push(s) }
+    if (looksLikeTar(first, this.task.label)) {
+      this.tar = new TarStream({
+        begin: (name) => { this.feeder = new LineFeeder(`${this.task.label}:${name}`, this.maxLine, this.lines, this.writer, onSection) },
+        data: (b) => this.feeder?.push(b),
+        end: () => { this.feeder?.end(); this.feeder = null }
+      })
+      this.tar.push(first)
+    } else {
+      this.feeder = new LineFeeder(this.task.label, this.maxLine, this.lines, this.writer, onSection)
+      this.feeder.push(first)
+    }
+  }
 }
 
 /** Runs a StreamTask; every part, the last included, goes out on the task's port. */
 export async function runStream (task: StreamTask, maxLine: number, lines: LineScanner, writer: ResultWriter): Promise<void> {
   const src = createReadStream(task.path, { highWaterMark: INFLATE_CHUNK })
   const gunzip = createGunzip({ chunkSize: INFLATE_CHUNK })
+  // Room for several inflated chunks, so zlib (on the libuv pool) works ahead while this thread
+  // matches; zlib's own readable buffer holds one chunk, which would make the two take turns.
+  const ahead = new PassThrough({ highWaterMark: 8 * INFLATE_CHUNK })
   src.on('error', (err) => gunzip.destroy(err))
-  src.pipe(gunzip)
-
-  let sections: Section[] = []
-  let sinceFlush = 0
-  let diskSent = 0
-  let unacked = 0
-  let acked: (() => void) | null = null
-  task.port.on('message', () => { unacked--; acked?.() })
-  const take = (last = false): { sections: Section[], counters: ReturnType<LineScanner['takeCounters']>, diskBytes: number, last: boolean } => {
-    const out = { sections, counters: lines.takeCounters(), diskBytes: src.bytesRead - diskSent, last }
-    diskSent = src.bytesRead
-    sections = []
-    sinceFlush = 0
-    return out
-  }
-  const onSection = (s: Section): void => { sections.push(s) }
-
-  let head: Buffer | null = Buffer.alloc(0)
-  let feeder: LineFeeder | null = null
-  let tar: TarStream | null = null
+  gunzip.on('error', (err) => ahead.destroy(err))
+  src.pipe(gunzip).pipe(ahead)
+  const scan = new GzipScan(task, src, maxLine, lines, writer)
+  let sinceSent = 0
   try {
-    for await (const chunk of gunzip as AsyncIterable<Buffer>) {
-      sinceFlush += chunk.length
-      if (head !== null) {
-        // Decide plain or tar on the first block.
-        head = Buffer.concat([head, chunk])
-        if (head.length < BLOCK) continue
-        const first = head
-        head = null
-        if (looksLikeTar(first, task.label)) {
-          tar = new TarStream({
-            begin: (name) => { feeder = new LineFeeder(`${task.label}:${name}`, maxLine, lines, writer, onSection) },
-            data: (b) => feeder?.push(b),
-            end: () => { feeder?.end(); feeder = null }
-          })
-          tar.push(first)
-        } else {
-          feeder = new LineFeeder(task.label, maxLine, lines, writer, onSection)
-          feeder.push(first)
-        }
-      } else if (tar !== null) {
-        tar.push(chunk)
-      } else {
-        (feeder as LineFeeder | null)?.push(chunk)
-      }
-      if (sinceFlush >= PART_BYTES) {
-        (feeder as LineFeeder | null)?.flush()
-        const ab = writer.finish(take())
-        task.port.postMessage(ab, [ab])
-        // Flow control: one part may wait unacknowledged, not two.
-        if (++unacked > 1) await new Promise<void>((resolve) => { acked = () => { if (unacked <= 1) { acked = null; resolve() } } })
+    for await (const chunk of ahead as AsyncIterable<Buffer>) {
+      scan.push(chunk)
+      sinceSent += chunk.length
+      if (sinceSent >= PART_BYTES) {
+        sinceSent = 0
+        await scan.send(false)
       }
     }
-    if (head !== null) {
-      // Shorter than one block: plain text.
-      feeder = new LineFeeder(task.label, maxLine, lines, writer, onSection)
-      feeder.push(head)
-    }
-    if (tar !== null && !tar.finish()) throw new Error('the archive ends in the middle of a member')
-    ;(feeder as LineFeeder | null)?.end()
+    scan.end()
   } catch (err) {
-    ;(feeder as LineFeeder | null)?.end()
+    ahead.destroy()
     gunzip.destroy()
     src.destroy()
-    sections.push({ label: (feeder as LineFeeder | null)?.label ?? task.label, newFile: false, bytes: 0, lines: 0, lfs: 0, records: 0, cutLines: 0, error: damage(err, tar !== null) })
+    scan.fail(err)
   }
   if (!src.destroyed) await once(src, 'close').catch(() => {})
-  const ab = writer.finish(take(true))
-  task.port.postMessage(ab, [ab])
+  await scan.send(true)
   task.port.close()
 }

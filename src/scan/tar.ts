@@ -77,7 +77,8 @@ export function parseHeader (b: Uint8Array, at = 0): TarHeader | null {
   const size = numeric(b, at + SIZE, SIZE_LEN)
   if (!Number.isFinite(size)) throw new Error('bad tar header size')
   let name = cString(b, at + NAME, NAME_LEN)
-  if (hasUstarMagic(b.subarray(at, at + BLOCK))) {
+  // Only POSIX ustar (`ustar\0`) has a name prefix; GNU tar (`ustar `) keeps other fields there.
+  if (hasUstarMagic(b.subarray(at, at + BLOCK)) && b[at + MAGIC + 5] === 0) {
     const prefix = cString(b, at + PREFIX, PREFIX_LEN)
     if (prefix !== '') name = `${prefix}/${name}`
   }

@@ -56,12 +56,15 @@ export interface BatchDone {
  */
 export class Dispatcher extends EventEmitter {
   private readonly main: BatchBuilder
-  private readonly replies = new Map<number, { builder: BatchBuilder, conn: Connection }>()
+  /** Reply-back connections: their own batches, and how many of them are not yet written back. */
+  private readonly replies = new Map<number, { builder: BatchBuilder, conn: Connection, outstanding: number, ending: boolean }>()
   private readonly pending: Pending[] = []
   private readonly order: Slot[] = []
   private seq = 0
   private timer?: NodeJS.Timeout
   private paused = false
+  /** Shutdown: the output's pushback no longer holds batches back (see finish()). */
+  private finishing = false
   private idleWaiters: Array<() => void> = []
 
   constructor (
@@ -72,7 +75,7 @@ export class Dispatcher extends EventEmitter {
   ) {
     super()
     this.main = new BatchBuilder(opts.batchBytes, opts.batchEvents)
-    output.on('drain', () => this.pump())
+    output.on('drain', () => this.deliver())
     pool.on('drain', () => this.pump())
   }
 
@@ -94,7 +97,7 @@ export class Dispatcher extends EventEmitter {
     if (reply !== undefined) {
       let r = this.replies.get(reply.id)
       if (r === undefined) {
-        r = { builder: new BatchBuilder(this.opts.batchBytes, this.opts.batchEvents), conn: reply }
+        r = { builder: new BatchBuilder(this.opts.batchBytes, this.opts.batchEvents), conn: reply, outstanding: 0, ending: false }
         this.replies.set(reply.id, r)
         reply.socket.once('close', () => { this.sealReply(reply.id); this.replies.delete(reply.id) })
       }
@@ -116,6 +119,33 @@ export class Dispatcher extends EventEmitter {
     for (const id of this.replies.keys()) this.sealReply(id)
   }
 
+  /**
+   * A reply-back client ended its side: ours ends once the detections of its last events were
+   * written back to it.
+   */
+  endReply (conn: Connection): void {
+    const r = this.replies.get(conn.id)
+    if (r === undefined) { conn.socket.end(); return }
+    r.ending = true
+    this.sealReply(conn.id)
+    this.endIfDone(r)
+  }
+
+  private endIfDone (r: { builder: BatchBuilder, conn: Connection, outstanding: number, ending: boolean }): void {
+    if (r.ending && r.outstanding === 0 && r.builder.count === 0) r.conn.socket.end()
+  }
+
+  /**
+   * Shutdown: matches every event taken and hands all frames to the output even past its
+   * high-water mark, then resolves. Waiting for 'drain' here could last for ever (the SIEM may be
+   * down); the output's close() then sends, spools, or drops and counts what it holds.
+   */
+  async finish (): Promise<void> {
+    this.finishing = true
+    this.deliver()
+    await this.idle()
+  }
+
   /** Resolves when every event taken so far has been matched and handed to its sink. */
   async idle (): Promise<void> {
     this.flush()
@@ -130,6 +160,7 @@ export class Dispatcher extends EventEmitter {
 
   private sealBuilder (builder: BatchBuilder, reply?: Connection): void {
     if (builder.count === 0) return
+    if (reply !== undefined) { const r = this.replies.get(reply.id); if (r !== undefined) r.outstanding++ }
     this.pending.push({ batch: builder.seal(), reply })
     if (!this.paused && this.pending.length >= this.opts.maxPending) {
       this.paused = true
@@ -139,7 +170,7 @@ export class Dispatcher extends EventEmitter {
   }
 
   private pump (): void {
-    while (this.pending.length > 0 && this.pool.canSubmit && !this.output.needsDrain) {
+    while (this.pending.length > 0 && this.pool.canSubmit && (this.finishing || !this.output.needsDrain)) {
       const p = this.pending.shift() as Pending
       this.submit(p)
     }
@@ -161,18 +192,31 @@ export class Dispatcher extends EventEmitter {
     )
   }
 
-  /** Hands finished batches to their sinks in submission order. */
+  /** Hands finished batches to their sinks in submission order, while the output takes them. */
   private deliver (): void {
     while (this.order.length > 0 && (this.order[0].result !== undefined || this.order[0].failed !== undefined)) {
+      const head = this.order[0]
+      // The output's memory bound holds only if nothing is written to it past its 'false': the
+      // batches in flight when it pushed back can carry megabytes of detections (4096 events a
+      // batch), more than the room above its high-water mark. A finished batch bound for the
+      // SIEM waits here, in memory it already takes, until 'drain'. Order is kept, so the batches
+      // behind it wait too; their number is bounded by the pool's in-flight limit.
+      if (head.reply === undefined && head.result !== undefined && head.result.frames.length > 0 && this.output.needsDrain && !this.finishing) break
       const slot = this.order.shift() as Slot
-      if (slot.failed !== undefined) { this.emit('error', slot.failed); continue }
+      const r = slot.reply === undefined ? undefined : this.replies.get(slot.reply.id)
+      if (r !== undefined) r.outstanding--
+      if (slot.failed !== undefined) {
+        this.emit('error', slot.failed)
+        if (r !== undefined) this.endIfDone(r)
+        continue
+      }
       const result = slot.result as MatchResult
       if (result.frames.length > 0) {
         if (slot.reply !== undefined) {
           const socket = slot.reply.socket
           // A reply-back client that does not read its replies must not grow our memory: stop
           // reading its events until it has read what we sent.
-          if (!socket.destroyed && !socket.write(result.frames)) {
+          if (!socket.destroyed && socket.writable && !socket.write(result.frames)) {
             socket.pause()
             socket.once('drain', () => socket.resume())
           }
@@ -180,6 +224,7 @@ export class Dispatcher extends EventEmitter {
           this.output.write(result.frames)
         }
       }
+      if (r !== undefined) this.endIfDone(r)
       this.emit('batch', {
         result,
         reply: slot.reply,

@@ -3,6 +3,7 @@ import { FeedManager, type LoadReport } from './feed-manager.js'
 import { Dispatcher, type BatchDone } from './dispatcher.js'
 import { ServiceStats } from './stats.js'
 import { SourceSelector, sourceSpecs } from './sources.js'
+import { PRESETS } from '../extract/presets.js'
 import { MatchPool } from '../pool/pool.js'
 import type { WorkerConfig } from '../pool/protocol.js'
 import { Emitter } from '../output/emitter.js'
@@ -67,6 +68,9 @@ export class Service {
     })
     this.emitter.on('regained', () => this.alert('output_regained', { target: out.target.url }))
     this.emitter.on('error', (err: Error) => log.error({ err: err.message }, 'output error'))
+    // The emitter drops only what it cannot ever send (or what came past its bound): counted in
+    // bytes, and reported with the other drops by the next `events_dropped` service event.
+    this.emitter.on('drop', (reason: string, bytes: number) => this.stats.drop(`output_${reason}_bytes`, bytes))
     await this.emitter.start()
 
     this.feeds.on('loaded', (r: LoadReport) => this.onFeedsLoaded(r))
@@ -115,7 +119,7 @@ export class Service {
     // Take in what senders already sent, match it, and only then close the TCP connections:
     // reply-back clients get the detections of their last events on them.
     await Promise.all([...this.tcp.map(async (l) => await l.drain()), ...this.udp.map(async (l) => await l.close())])
-    await this.dispatcher?.idle()
+    await this.dispatcher?.finish()
     await Promise.all(this.tcp.map(async (l) => await l.close()))
     this.alert('stopping', this.stats.snapshot())
     this.logStats('final statistics')
@@ -126,7 +130,9 @@ export class Service {
   private compile (config: Config, version: number): void {
     const sources = sourceSpecs(config.input.sources)
     const out = config.output
-    const ruleNames = [...new Set(sources.flatMap((s) => s.rules.map((r) => r.name)))]
+    // A source's rules are its preset's plus its own, and a template may name any of them
+    // (`%SRC_IP%` of the generic preset in a custom event template).
+    const ruleNames = [...new Set(sources.flatMap((s) => [...PRESETS[s.preset].map((r) => r.name), ...s.rules.map((r) => r.name)]))]
     const rendererOpts: RendererOptions = {
       preset: out.preset,
       templates: out.templates,
@@ -163,6 +169,7 @@ export class Service {
         this.dispatcher.push(buf, s, e, { ip: conn.ip, source: this.selector.select(conn.ip) }, conn.replyBack ? conn : undefined)
       })
       tcp.on('error', (err: Error) => log.error({ err: err.message }, 'listener error'))
+      tcp.on('ended', (conn: Connection) => this.dispatcher.endReply(conn))
       this.addresses.push({ protocol: l.protocol, host: l.host, port: await tcp.listen() })
       this.tcp.push(tcp)
     }

@@ -226,7 +226,7 @@ export class LineCollector {
  * `DIGITS SP`, else LF (a trailing CR dropped). Lengths are in bytes, so it works on Buffers.
  */
 export class FrameParser {
-  private buf = Buffer.alloc(0)
+  private buf: Buffer = Buffer.alloc(0)
   constructor (private readonly onFrame: (frame: string) => void) {}
 
   push (chunk: Buffer): void {
@@ -298,6 +298,8 @@ export class Receiver {
 
   /** Goes down: connections reset (unread bytes are lost, as when a SIEM dies), port closed. */
   async close (): Promise<void> {
+    // A receiver that comes back reads again.
+    this.paused = false
     for (const s of this.sockets) s.resetAndDestroy()
     this.sockets.clear()
     if (this.server.listening) {
@@ -377,6 +379,39 @@ export function detectionKey (frame: string): string | undefined {
 /** The `src=` value of an `alienvault` detection (%SRC_IP%). */
 export function detectionSrc (frame: string): string | undefined {
   return / src=(\S+)/.exec(frame)?.[1]
+}
+
+/**
+ * Counts detections by the event number in their `src=` (see `event`), as frames arrive, for
+ * streams too big to rescan. With `keyOf`, a detection whose `category=C detected=M` is not
+ * `keyOf(event number)` is counted in `wrong` (with an example), not in `counts`.
+ */
+export class SeqCounter {
+  readonly counts = new Map<number, number>()
+  /** Detections that name no event number of ours. */
+  others = 0
+  wrong = 0
+  example = ''
+
+  constructor (siem: Receiver, private readonly keyOf?: (seq: number) => string) {
+    siem.onFrame = (f) => this.add(f)
+  }
+
+  add (f: string): void {
+    if (isAlert(f)) return
+    const src = detectionSrc(f)
+    if (src === undefined || !src.startsWith('10.')) { this.others++; this.example = f; return }
+    const i = ipSeq(src)
+    if (this.keyOf !== undefined && detectionKey(f) !== this.keyOf(i)) { this.wrong++; this.example = f; return }
+    this.counts.set(i, (this.counts.get(i) ?? 0) + 1)
+  }
+
+  /** Distinct event numbers detected in [from, to). */
+  seen (from: number, to: number): number {
+    let n = 0
+    for (const i of this.counts.keys()) if (i >= from && i < to) n++
+    return n
+  }
 }
 
 /** How many times each value occurs. */

@@ -1,20 +1,24 @@
 import { test, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { parse } from 'csv-parse/sync'
-import { cli, ndjson, EVENTS, FEEDS, type Det } from './helpers.js'
+import { cli, detectionsByEvent, expectedOutput, makeFixture, ndjson, EVENTS, FEEDS, type Det, type Fixture } from './helpers.js'
 
 // Behaviour of the compiled CLI: stdin, exit codes, damaged input, formats, limits, --to.
 let dir: string
 let events: string
 let all: Det[]
+let fx: Fixture
+let by: Map<number, Det[]>
 
 before(async () => {
+  fx = await makeFixture()
+  by = await detectionsByEvent()
   dir = await mkdtemp(join(tmpdir(), 'fm-scan-cli-'))
   events = await readFile(EVENTS, 'utf8')
   await writeFile(join(dir, 'clean.log'), 'Mar  1 10:00:00 app svc[1]: started in 12ms from 10.99.1.2\nall quiet\n')
@@ -67,6 +71,30 @@ test('a corrupt .gz is reported, and the other files are scanned', async () => {
   assert.equal(alone.code, 2)
 })
 
+test('a truncated tar: the members before the damage are scanned, the archive is reported', async () => {
+  const tar = await readFile(join(fx.dir, 'f.tar'))
+  // f.tar holds one member (a header block, its data padded to 512); the same member again, cut
+  // short, makes a damaged archive.
+  const size = parseInt(tar.toString('latin1', 124, 136).trim(), 8)
+  const member = tar.subarray(0, 512 + Math.ceil(size / 512) * 512)
+  await writeFile(join(dir, 'cut.tar'), Buffer.concat([member, member.subarray(0, 700)]))
+  const r = await cli(['scan', '--feeds', FEEDS, '--no-progress', join(dir, 'cut.tar')])
+  assert.equal(r.code, 1, r.stderr)
+  assert.match(r.stderr, /cut\.tar: damaged tar archive/)
+  const want = expectedOutput(fx, by).filter((d) => d.file === 'f.tar:x/y.log').map((d) => ({ ...d, file: `${join(dir, 'cut.tar')}:x/y.log` }))
+  assert.deepEqual(ndjson(r.stdout), want)
+})
+
+test('an unreadable file is reported and counted; the scan goes on', { skip: process.getuid?.() === 0 ? 'root reads any file' : false }, async () => {
+  const locked = join(dir, 'locked.log')
+  await writeFile(locked, events)
+  await chmod(locked, 0)
+  const r = await cli(['scan', '--feeds', FEEDS, locked, EVENTS])
+  assert.equal(r.code, 1)
+  assert.match(r.stderr, /locked\.log: permission denied/)
+  assert.deepEqual(ndjson(r.stdout), all)
+})
+
 test('CSV and NDJSON parse back to the same detections', async () => {
   const r = await cli(['scan', '--feeds', FEEDS, '--format', 'csv', EVENTS])
   assert.equal(r.code, 1, r.stderr)
@@ -100,6 +128,27 @@ test('text, cef and kv formats: one record a line, cef and kv through the output
   const mismatch = await cli(['scan', '--feeds', FEEDS, '--format', 'cef', '--preset', 'alienvault', EVENTS])
   assert.equal(mismatch.code, 2)
   assert.match(mismatch.stderr, /--preset alienvault does not write cef/)
+})
+
+test('rules: the generic preset by default, --preset cef, or a source of the config with --source', async () => {
+  assert.equal(all[0].rule, 'RE_MD5')
+  const cef = await cli(['scan', '--feeds', FEEDS, '--preset', 'cef', EVENTS])
+  assert.equal(cef.code, 1, cef.stderr)
+  assert.equal(ndjson(cef.stdout)[0].rule, 'RE_HASH')
+  const config = join(dir, 'sources.yaml')
+  await writeFile(config, [
+    'input:', '  sources:', '    - name: default', '      preset: generic', '    - name: fw', '      preset: none', '      rules:',
+    `        - { name: DST, type: IP, extract: first, pattern: 'dst=(\\d+\\.\\d+\\.\\d+\\.\\d+)' }`, ''
+  ].join('\n'))
+  const fw = await cli(['-c', config, 'scan', '--feeds', FEEDS, '--source', 'fw', EVENTS])
+  assert.equal(fw.code, 1, fw.stderr)
+  const dets = ndjson(fw.stdout)
+  assert.ok(dets.length > 0 && dets.every((d) => d.rule === 'DST' && d.type === 'ip'), fw.stdout.slice(0, 300))
+  const lines = events.split('\n')
+  for (const d of dets) {
+    assert.ok(lines[d.line - 1].includes(`dst=${d.value}`), `line ${d.line} has dst=${d.value}`)
+    assert.ok(all.some((g) => g.line === d.line && g.rule === 'RE_IP' && g.value === d.value && g.feed === d.feed && g.matched === d.matched))
+  }
 })
 
 test('--to tcp:// sends the detections to a SIEM as syslog frames', async () => {

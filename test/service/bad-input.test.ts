@@ -35,9 +35,9 @@ describe('serve: bad input is cut or dropped, counted, and harms nothing else', 
     svc = await ServiceProcess.start(['--config', config])
   })
   after(async () => {
-    svc.kill()
-    await siem.close()
-    await dir.remove()
+    svc?.kill()
+    await siem?.close()
+    await dir?.remove()
   })
 
   /** Sends a good event numbered `i` on `s` and waits for its detection. */

@@ -31,9 +31,9 @@ describe('serve: FortiSIEM delimiter framing from a config file', { timeout: 60_
     svc = await ServiceProcess.start(['--config', config])
   })
   after(async () => {
-    svc.kill()
-    await siem.close()
-    await dir.remove()
+    svc?.kill()
+    await siem?.close()
+    await dir?.remove()
   })
 
   it('concatenated events, the last one flushed when the sender closes', async () => {

@@ -6,8 +6,10 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import net from 'node:net'
+import { once } from 'node:events'
 import {
-  Receiver, Sender, ServiceProcess, expectOnce, expectedVerificationKeys, octet, sendTcp, sendUdp, verificationEvents,
+  LineCollector, Receiver, Sender, ServiceProcess, expectOnce, expectedVerificationKeys, octet, sendTcp, sendUdp, verificationEvents,
   waitFor, waitStill
 } from '../helpers/net.js'
 
@@ -27,8 +29,8 @@ describe('serve: the verification events through TCP, UDP and reply-back', { tim
     ])
   })
   after(async () => {
-    svc.kill()
-    await siem.close()
+    svc?.kill()
+    await siem?.close()
   })
 
   it('LF events over TCP: every expected detection once, after alert=started', async () => {
@@ -85,6 +87,19 @@ describe('serve: the verification events through TCP, UDP and reply-back', { tim
     await client.close()
     await waitStill(() => siem.frames.length, 300)
     assert.deepEqual(siem.detections(from), [], 'the SIEM receives none of a reply-back client\'s detections')
+  })
+
+  it('X-KF-ReplyBack from a client that ends its side after its last event: it still gets every reply', async () => {
+    // `nc -N`, or a script that calls shutdown(SHUT_WR) and then reads: TCP half-close.
+    const socket = net.connect({ port: svc.port(), host: '127.0.0.1', allowHalfOpen: true })
+    await once(socket, 'connect')
+    const replies = new LineCollector()
+    socket.on('data', (c: Buffer) => replies.push(c))
+    const closed = once(socket, 'close')
+    socket.end(['X-KF-ReplyBack', ...EVENTS].join('\n') + '\n')
+    sent.events += EVENTS.length
+    await closed
+    await expectOnce(() => replies.lines, 0, KEYS, 'reply-back after a half-close')
   })
 
   it('X-KF-SendFinishedEventX-KF-ReplyBack: one finished event per input event as well', async () => {

@@ -40,9 +40,9 @@ describe('serve: SIGHUP reloads the configuration', { timeout: 60_000 }, () => {
     svc = await ServiceProcess.start(['--config', path])
   })
   after(async () => {
-    svc.kill()
-    await siem.close()
-    await dir.remove()
+    svc?.kill()
+    await siem?.close()
+    await dir?.remove()
   })
 
   it('a changed output template takes effect; the sender\'s and the SIEM\'s connections stay up', async () => {

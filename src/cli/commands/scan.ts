@@ -2,14 +2,18 @@ import { Option, type Command } from 'commander'
 import { openFeeds } from '../open-feeds.js'
 import { FeedmatchError } from '../../errors.js'
 import { log, setLogLevel } from '../../log.js'
-import { parseOutputTarget } from '../../config/endpoint.js'
+import { parseOutputTarget, type RawTarget } from '../../config/endpoint.js'
+import type { Config } from '../../config/types.js'
+import type { SourceSpec } from '../../extract/types.js'
 import { sourceSpecs } from '../../service/sources.js'
 import { runScan } from '../../scan/scan.js'
-import { chooseOutput, chooseSource, splitPresets, FORMATS } from '../../scan/options.js'
+import { chooseOutput, chooseSource, splitPresets, FORMATS, type OutputChoice } from '../../scan/options.js'
+import type { ScanWorkerData } from '../../scan/protocol.js'
 import { emitterSink, fileSink, stdoutSink, type Sink } from '../../scan/sink.js'
 import { CSV_HEADER } from '../../scan/records.js'
 import { ProgressBar, formatSummary, summaryJson } from '../../scan/progress.js'
-import type { ScanWorkerData } from '../../scan/protocol.js'
+import { ScanPool } from '../../pool/scan-pool.js'
+import { loadConfig } from '../../config/load.js'
 
 interface ScanOptions {
   config?: string
@@ -18,7 +22,7 @@ interface ScanOptions {
   format?: string
   output?: string
   to?: string
-  preset: string[]
+  preset?: string[]
   source?: string
   workers?: string
   maxDetections?: string
@@ -28,8 +32,6 @@ interface ScanOptions {
   rangeBytes?: string
 }
 
-/** Bytes of one range of a large file: big enough that a task costs little, small enough to spread. */
-const RANGE_BYTES = 8 * 1024 * 1024
 /** Lines longer than this are matched on their first bytes (memory stays bounded whatever the input). */
 const MAX_LINE_BYTES = 1024 * 1024
 /** Exit codes, as antivirus scanners do. */
@@ -53,7 +55,7 @@ export function registerScan (program: Command, run: (fn: () => Promise<number>)
     .option('--format <format>', `output format: ${FORMATS.join(', ')} (default ndjson; with --to, the output preset's syslog frames)`)
     .option('-o, --output <file>', 'write detections to this file instead of stdout')
     .option('--to <url>', 'send detections to a SIEM: tcp://HOST:PORT, udp://HOST:PORT or tls://HOST:PORT (output section of the config for the rest)')
-    .option('--preset <name>', 'extraction rules (generic, cef) and/or output preset for cef, kv and --to (alienvault, fortisiem, arcsight, qradar, ecs, kv); repeatable', collect, [])
+    .option('--preset <name>', 'extraction rules (generic, cef) and/or output preset for cef, kv and --to (alienvault, fortisiem, arcsight, qradar, ecs, kv); repeatable', collect)
     .option('--source <name>', 'extract with the rules of this source of the config (default: its `default` source)')
     .option('--workers <n>', 'worker threads (default: the config\'s workers, one per core)')
     .option('--max-detections <n>', 'stop after this many detections')
@@ -66,32 +68,34 @@ export function registerScan (program: Command, run: (fn: () => Promise<number>)
     .action((paths: string[], opts: ScanOptions, cmd: Command) => run(async () => await scan(paths, { ...cmd.optsWithGlobals(), ...opts })))
 }
 
-async function openSink (opts: ScanOptions, emitterOpts: () => Parameters<typeof emitterSink>[0], warn: (msg: string) => void): Promise<Sink> {
-  if (opts.output !== undefined && opts.to !== undefined) throw new FeedmatchError('FM_ERR_USAGE', '-o and --to: give one destination')
+async function openSink (opts: ScanOptions, out: Config['output'], target: RawTarget | undefined, warn: (msg: string) => void): Promise<Sink> {
   if (opts.output !== undefined) return await fileSink(opts.output)
-  if (opts.to !== undefined) return await emitterSink(emitterOpts(), (err) => warn(`output ${opts.to as string} lost (${err.message}): detections are queued until it is back`))
-  return stdoutSink()
+  if (target === undefined) return stdoutSink()
+  const t = target as { protocol: 'tcp' | 'udp' | 'tls', host: string, port: number }
+  return await emitterSink(
+    { target: t, tls: out.tls, framing: out.framing, batch: out.batch, queue: out.queue, spool: out.spool, reconnect: out.reconnect },
+    (err) => warn(`output ${opts.to as string} lost (${err.message}): detections are queued until it is back`))
 }
 
-async function scan (paths: string[], opts: ScanOptions): Promise<number> {
-  // stderr carries warnings only (and the bar, the summary): info logs would drown them.
-  if (process.env.FEEDMATCH_LOG_LEVEL === undefined) setLogLevel('warn')
-  const presets = splitPresets(opts.preset)
-  const workers = positiveInt('--workers', opts.workers)
-  const maxDetections = positiveInt('--max-detections', opts.maxDetections) ?? Infinity
-  const rangeBytes = positiveInt('--range-bytes', opts.rangeBytes, 512) ?? RANGE_BYTES
+/** The command-line flags checked on their own, before anything is loaded. */
+function parseFlags (opts: ScanOptions): { workers?: number, maxDetections: number, rangeBytes?: number, target?: RawTarget } {
   const target = opts.to === undefined ? undefined : parseOutputTarget(opts.to)
   if (opts.to !== undefined && (target === undefined || !['tcp', 'udp', 'tls'].includes(target.protocol))) {
     throw new FeedmatchError('FM_ERR_USAGE', `--to: expected tcp://HOST:PORT, udp://HOST:PORT or tls://HOST:PORT; found "${opts.to}"`)
   }
+  if (opts.output !== undefined && opts.to !== undefined) throw new FeedmatchError('FM_ERR_USAGE', '-o and --to: give one destination')
+  return {
+    workers: positiveInt('--workers', opts.workers),
+    maxDetections: positiveInt('--max-detections', opts.maxDetections) ?? Infinity,
+    rangeBytes: positiveInt('--range-bytes', opts.rangeBytes, 512),
+    target
+  }
+}
 
-  const { config, index } = await openFeeds({ config: opts.config, feeds: opts.feeds, snapshot: opts.snapshot })
+/** What the workers compile once: the rules, the record format, the output templates. */
+function workerData (config: Config, choice: OutputChoice, source: SourceSpec): ScanWorkerData {
   const out = config.output
-  const choice = chooseOutput(opts.format, presets.output, out.preset, opts.to !== undefined)
-  const sources = sourceSpecs(config.input.sources)
-  const source = chooseSource(sources, presets.rules, opts.source)
-  const worker: ScanWorkerData = {
-    gen: index.handle,
+  return {
     source,
     maxPerEvent: out.maxDetectionsPerEvent,
     maxLineBytes: MAX_LINE_BYTES,
@@ -104,32 +108,48 @@ async function scan (paths: string[], opts: ScanOptions): Promise<number> {
     },
     time: Date.now()
   }
+}
 
-  const tty = process.stderr.isTTY === true
-  let bar: ProgressBar | null = null
-  const say = (msg: string, fields: Record<string, unknown> = {}): void => { bar?.clear(); log.warn(fields, msg) }
-  const sink = await openSink(opts, () => ({
-    target: target as { protocol: 'tcp' | 'udp' | 'tls', host: string, port: number },
-    tls: out.tls, framing: out.framing, batch: out.batch, queue: out.queue, spool: out.spool, reconnect: out.reconnect
-  }), (m) => say(m))
-  if (choice.record === 'csv') sink.write(Buffer.from(CSV_HEADER))
-  let closed = false
+async function scan (paths: string[], opts: ScanOptions): Promise<number> {
+  // stderr carries warnings only (and the bar, the summary): info logs would drown them.
+  if (process.env.FEEDMATCH_LOG_LEVEL === undefined) setLogLevel('warn')
+  const presets = splitPresets(opts.preset ?? [])
+  const flags = parseFlags(opts)
+  // The config first (fast), so the workers start (load code, compile rules) while feeds load.
+  const config = await loadConfig(opts.config, { feeds: opts.feeds })
+  const choice = chooseOutput(opts.format, presets.output, config.output.preset, opts.to !== undefined)
+  const source = chooseSource(sourceSpecs(config.input.sources), presets.rules, opts.source)
+  const pool = new ScanPool(flags.workers ?? config.workers, workerData(config, choice, source))
+  let started = false
   try {
-    const stats = await runScan({
-      paths,
-      worker,
-      feeds: index.handle.feeds,
-      sink,
-      threads: workers ?? config.workers,
-      maxDetections,
-      rangeBytes,
-      warn: (label, message, error) => say(`${label}: ${message}`, { file: label, ...(error ? { code: 'FM_ERR_SCAN_INPUT' } : {}) }),
-      onStart: (stats) => {
-        if (tty && opts.progress) { bar = new ProgressBar(stats, process.stderr); bar.start() }
-      }
-    })
-    ;(bar as ProgressBar | null)?.stop()
-    closed = true
+    const { index } = await openFeeds({ config: opts.config, feeds: opts.feeds, snapshot: opts.snapshot })
+    const tty = process.stderr.isTTY === true
+    let bar: ProgressBar | null = null
+    const say = (msg: string, fields: Record<string, unknown> = {}): void => { bar?.clear(); log.warn(fields, msg) }
+    const sink = await openSink(opts, config.output, flags.target, say)
+    if (choice.record === 'csv') sink.write(Buffer.from(CSV_HEADER))
+    started = true
+    let stats
+    try {
+      stats = await runScan({
+        paths,
+        pool,
+        gen: index.handle,
+        format: choice.record,
+        maxLineBytes: MAX_LINE_BYTES,
+        feeds: index.handle.feeds,
+        sink,
+        maxDetections: flags.maxDetections,
+        rangeBytes: flags.rangeBytes,
+        warn: (label, message, error) => say(`${label}: ${message}`, { file: label, ...(error ? { code: 'FM_ERR_SCAN_INPUT' } : {}) }),
+        onStart: (s) => { if (tty && opts.progress) { bar = new ProgressBar(s, process.stderr); bar.start() } }
+      })
+    } catch (err) {
+      await sink.close()
+      throw err
+    } finally {
+      ;(bar as ProgressBar | null)?.stop()
+    }
     const lost = await sink.close()
     if (lost !== null) say(`output: ${lost}`, { code: 'FM_ERR_SCAN_OUTPUT' })
     if (opts.summaryJson === true) process.stderr.write(summaryJson(stats))
@@ -137,7 +157,7 @@ async function scan (paths: string[], opts: ScanOptions): Promise<number> {
     if (stats.detections > 0) return EXIT.found
     return stats.failed > 0 || lost !== null ? EXIT.error : EXIT.clean
   } finally {
-    ;(bar as ProgressBar | null)?.stop()
-    if (!closed) await sink.close()
+    // runScan closes the pool; before it runs (feeds or output failed), it is ended here.
+    if (!started) await pool.destroy().catch(() => {})
   }
 }
