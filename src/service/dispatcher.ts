@@ -136,14 +136,13 @@ export class Dispatcher extends EventEmitter {
   }
 
   /**
-   * Shutdown: matches every event taken and hands all frames to the output even past its
-   * high-water mark, then resolves. Waiting for 'drain' here could last for ever (the SIEM may be
-   * down); the output's close() then sends, spools, or drops and counts what it holds.
+   * Shutdown: from now on every batch is matched and its frames handed to the output even past
+   * its high-water mark (`idle()` tells when all are). Waiting for 'drain' could last for ever,
+   * the SIEM may be down; the output's close() sends, spools, or drops and counts what it holds.
    */
-  async finish (): Promise<void> {
+  finish (): void {
     this.finishing = true
     this.deliver()
-    await this.idle()
   }
 
   /** Resolves when every event taken so far has been matched and handed to its sink. */

@@ -116,15 +116,20 @@ export class Service {
     this.stopping = true
     clearInterval(this.statsTimer)
     this.feeds.close()
+    // From here the output's pushback no longer holds the pipeline: a SIEM that is down would
+    // hold it for ever. What the output cannot send by its close timeout is spooled, or dropped
+    // and counted.
+    this.dispatcher?.finish()
     // Take in what senders already sent, match it, and only then close the TCP connections:
     // reply-back clients get the detections of their last events on them.
     await Promise.all([...this.tcp.map(async (l) => await l.drain()), ...this.udp.map(async (l) => await l.close())])
-    await this.dispatcher?.finish()
+    await this.dispatcher?.idle()
     await Promise.all(this.tcp.map(async (l) => await l.close()))
     this.alert('stopping', this.stats.snapshot())
-    this.logStats('final statistics')
     await this.pool?.close()
     await this.emitter?.close()
+    // After the output closed, so that what it could not deliver is in the figures.
+    this.logStats('final statistics')
   }
 
   private compile (config: Config, version: number): void {
