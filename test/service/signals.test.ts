@@ -10,8 +10,8 @@ import net from 'node:net'
 import { once } from 'node:events'
 import { writeFile } from 'node:fs/promises'
 import {
-  DEMO_FEEDS, EICAR_MD5, LineCollector, Receiver, Sender, ServiceProcess, detectionSrc, event, seqIp, tempDir, waitFor,
-  writeConfig
+  DEMO_FEEDS, EICAR_MD5, LineCollector, Receiver, Sender, ServiceProcess, detectionSrc, event, freePort, seqIp, tempDir,
+  waitFor, writeConfig
 } from '../helpers/net.js'
 
 function config (siemPort: number, tag: string): unknown {
@@ -119,6 +119,40 @@ describe('serve: SIGTERM drains events in flight and exits 0', { timeout: 90_000
 
   it('a burst, then SIGTERM while the sender keeps its connection open', async () => {
     await burstThenTerm(true)
+  })
+
+  it('SIGTERM while the SIEM is unreachable and the output is full: exits 0, and counts what it could not deliver', async () => {
+    const port = await freePort()
+    const dir = await tempDir()
+    const path = await writeConfig(dir.path, {
+      input: { listen: ['tcp://127.0.0.1:0'] },
+      output: { target: `tcp://127.0.0.1:${port}`, queue: { maxBytes: 4 << 20 } },
+      feeds: { sources: [DEMO_FEEDS], watch: false },
+      workers: 1
+    })
+    const svc = await ServiceProcess.start(['--config', path])
+    try {
+      const sender = await Sender.connect(svc.port())
+      const n = 20_000
+      const lines: string[] = []
+      for (let i = 0; i < n; i++) lines.push(event(i, EICAR_MD5))
+      // 10 MB of detections for a 4 MiB queue: the pipeline stops, the sender may block.
+      const sending = sender.writeLines(lines).catch(() => {})
+      await waitFor(() => svc.logged('output lost').length > 0, 'output lost')
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      const t0 = Date.now()
+      const { code, stats } = await svc.stop(30_000)
+      assert.equal(code, 0)
+      assert.ok(Date.now() - t0 < 15_000, `stopped in ${Date.now() - t0} ms`)
+      assert.equal(stats.events, stats.input.events, 'every event taken was matched')
+      const lost = (stats.dropped.output_close_bytes ?? 0) + (stats.dropped.output_overflow_bytes ?? 0)
+      assert.ok(lost > 0, `undelivered detections are counted: ${JSON.stringify(stats.dropped)}`)
+      sender.socket.destroy()
+      await sending
+    } finally {
+      svc.kill()
+      await dir.remove()
+    }
   })
 
   it('a reply-back client gets the detections of its last events before the connection closes', async () => {

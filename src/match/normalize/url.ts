@@ -1,4 +1,5 @@
 import { locateHost, normalizeHost, trimControls } from './host.js'
+import { plainUrl } from './url-plain.js'
 
 /** A normalized URL: `value` is `host + rest`; `rest` is '' or starts with `/` or `?`. */
 export interface NormalizedUrl { host: string, rest: string, value: string }
@@ -93,9 +94,13 @@ const WILDCARD = { wildcard: true }
 /**
  * Kaspersky's feed URL normalization (DESIGN.md section 3) to `host[/path][?query]`: no scheme,
  * userinfo, port or fragment; lowercase; host as normalizeHost. With `mask`, `*` is kept
- * everywhere (feed URL masks). Null when there is no valid host. Hot path: runs per extracted URL.
+ * everywhere (feed URL masks). Null when there is no valid host. Hot path: runs per extracted URL;
+ * most take plainUrl (url-plain.ts), the rest the general algorithm below.
  */
 export function normalizeUrl (s: string, opts?: { mask?: boolean }): NormalizedUrl | null {
+  // A mask's `*` never passes plainUrl (not a host char, not a port digit), so masks may take it too.
+  const plain = plainUrl(s)
+  if (plain !== null) return plain
   s = trimControls(s)
   const mask = opts?.mask === true
   const span = locateHost(s, mask)
