@@ -3,8 +3,8 @@
  * It batches writes, reconnects with backoff, pushes back with write() === false and 'drain'
  * (DESIGN §1 rule 4), and spills to a disk spool when memory is full (order: transports/outbox.ts).
  *
- * Bounds. `buffered` (queued, waiting for the spool, written but unconfirmed, and the resend
- * window) stays under queue.maxBytes plus one write: a write arriving above it (the caller went on
+ * Bounds. `buffered` (queued, waiting for the spool, and written but unconfirmed) stays under
+ * queue.maxBytes plus one write: a write arriving above it (the caller went on
  * past false) is dropped, counted and announced with 'drop'. write() returns false from
  * highWaterMark on (default half of queue.maxBytes: the room above takes the pool's batches
  * already in flight); with a spool that has room it spills instead. The spool is bounded by
@@ -15,8 +15,11 @@
  * TCP gives no receipt: a write callback only means "in our kernel", and a connection that drops
  * takes with it what that kernel and the peer had not processed. So after a drop the emitter sends
  * again what was not confirmed and the last `resendBytes` it had confirmed: loss avoided at the
- * price of duplicates, which a SIEM can deduplicate where it cannot find what never came. Beyond
- * that window (a peer that held more than it unread) nothing is guaranteed; TLS is the same.
+ * price of duplicates, which a SIEM can deduplicate where it cannot find what never came. The
+ * window defaults to the most the kernel's send buffer can hold (tcp_wmem), and it is held beside
+ * the queue (`resendHeld`), not in it: counted in the queue, a window that large would keep write()
+ * at false for good. Memory is thus at most queue.maxBytes + resendBytes. Beyond the window (a
+ * peer that held more than that unread in its own buffers) nothing is guaranteed; TLS is the same.
  */
 import { EventEmitter } from 'node:events'
 import { FeedmatchError } from '../errors.js'
@@ -64,7 +67,13 @@ export class Emitter extends EventEmitter {
   /** Bytes held in memory: queued, waiting for the spool, written but unconfirmed, kept for a resend. */
   get buffered (): number {
     if (this.#udp !== null) return this.#udp.queued
-    return this.#box.bytes + (this.#session?.heldBytes ?? 0) + (this.#retiring?.heldBytes ?? 0)
+    return this.#box.bytes + (this.#session?.pendingBytes ?? 0) + (this.#retiring?.pendingBytes ?? 0)
+  }
+
+  /** Bytes kept after the kernel took them, to send again if the connection dies (at most `resendBytes`). */
+  get resendHeld (): number {
+    return (this.#session?.heldBytes ?? 0) - (this.#session?.pendingBytes ?? 0) +
+      (this.#retiring?.heldBytes ?? 0) - (this.#retiring?.pendingBytes ?? 0)
   }
 
   /** True when the caller should stop writing until 'drain'. */
@@ -133,7 +142,7 @@ export class Emitter extends EventEmitter {
       return false
     }
     this.counters.bytesQueued += frames.length
-    this.#box.push(frames, this.#box.head.bytes + (this.#session?.heldBytes ?? 0) < this.#o.highWaterMark)
+    this.#box.push(frames, this.#box.head.bytes + (this.#session?.pendingBytes ?? 0) < this.#o.highWaterMark)
     this.#pump()
     if (!this.needsDrain) return true
     this.#wantDrain = true
@@ -206,7 +215,7 @@ export class Emitter extends EventEmitter {
     const s = this.#session
     // During close, the disk stays on disk for the next start; only memory is flushed.
     if (s !== null && this.#state !== 'closing') {
-      this.#box.refill(() => this.#o.highWaterMark - this.#box.head.bytes - s.heldBytes, this.#o.batchMaxBytes)
+      this.#box.refill(() => this.#o.highWaterMark - this.#box.head.bytes - s.pendingBytes, this.#o.batchMaxBytes)
     }
     this.#box.spill()
     if (s !== null) this.#flush(s)

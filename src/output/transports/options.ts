@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs'
 /**
  * The emitter's options, and the checks and defaults that turn them into settings. The config
  * schema validates user input first; these checks catch programming errors (FM_ERR_USAGE).
@@ -108,7 +109,20 @@ export function normalize (opts: EmitterOptions): Settings {
     reconnect: { initialDelay, maxDelay: int('reconnect.maxDelay', opts.reconnect.maxDelay, 0, initialDelay) },
     connectTimeout: int('connectTimeout', opts.connectTimeout, 10_000, 1),
     closeTimeout: int('closeTimeout', opts.closeTimeout, 5_000, 0),
-    resendBytes: int('resendBytes', opts.resendBytes, Math.min(4 * MiB, Math.floor(highWaterMark / 2)), 0, highWaterMark - 1),
+    resendBytes: int('resendBytes', opts.resendBytes, kernelSendBufferMax(), 0, 256 * MiB),
     udpMaxDatagram: int('udpMaxDatagram', opts.udpMaxDatagram, 65_507, 1, 65_535),
   }
+}
+
+/**
+ * The most a TCP socket's kernel send buffer can hold (Linux `tcp_wmem`, third field), 4 MiB when
+ * unknown. Bytes the kernel accepted may still be lost when the SIEM dies before reading them, so
+ * the resend window must cover this much; it is held beside the queue, not in it (see Session).
+ */
+function kernelSendBufferMax (): number {
+  try {
+    const max = Number(readFileSync('/proc/sys/net/ipv4/tcp_wmem', 'utf8').trim().split(/\s+/)[2])
+    if (Number.isInteger(max) && max > 0) return Math.min(max, 256 * MiB)
+  } catch { /* not Linux, or /proc not mounted */ }
+  return 4 * MiB
 }
