@@ -58,7 +58,9 @@ export class BatchBuilder {
   private readonly offsets: Uint32Array
   private readonly peerIdx: Uint16Array
   private peers: Peer[] = []
-  private peerKeys = new Map<string, number>()
+  // Keyed by the Peer object: callers hand the same object for every event of a sender, so the
+  // hot path does one identity lookup per event instead of building a string key.
+  private peerKeys = new Map<Peer, number>()
   private n = 0
   private used = 0
   private receivedAt = 0
@@ -80,9 +82,8 @@ export class BatchBuilder {
   /** Adds one event; the caller checks `fits` first (events are at most maxBytes long). */
   add (buf: Buffer, start: number, end: number, peer: Peer): void {
     if (this.n === 0) this.receivedAt = Date.now()
-    const key = `${peer.source}|${peer.ip}`
-    let p = this.peerKeys.get(key)
-    if (p === undefined) { p = this.peers.length; this.peers.push(peer); this.peerKeys.set(key, p) }
+    let p = this.peerKeys.get(peer)
+    if (p === undefined) { p = this.peers.length; this.peers.push(peer); this.peerKeys.set(peer, p) }
     buf.copy(this.data, this.used, start, end)
     this.offsets[this.n] = this.used
     this.peerIdx[this.n] = p

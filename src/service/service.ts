@@ -156,7 +156,7 @@ export class Service {
     for (const l of input.listen) {
       if (l.protocol === 'udp') {
         const udp = new UdpListener({ host: l.host, port: l.port, maxEventSize: input.maxEventSize }, (buf, s, e, ip) =>
-          this.dispatcher.push(buf, s, e, { ip, source: this.selector.select(ip) }, undefined, true))
+          this.dispatcher.push(buf, s, e, this.selector.peer(ip), undefined, true))
         this.addresses.push({ protocol: 'udp', host: l.host, port: await udp.listen() })
         this.udp.push(udp)
         continue
@@ -171,7 +171,7 @@ export class Service {
         idleTimeout: input.idleTimeout,
         delimiterFlush: DELIMITER_FLUSH_MS
       }, (buf, s, e, conn: Connection) => {
-        this.dispatcher.push(buf, s, e, { ip: conn.ip, source: this.selector.select(conn.ip) }, conn.replyBack ? conn : undefined)
+        this.dispatcher.push(buf, s, e, this.selector.peer(conn.ip), conn.replyBack ? conn : undefined)
       })
       tcp.on('error', (err: Error) => log.error({ err: err.message }, 'listener error'))
       tcp.on('ended', (conn: Connection) => this.dispatcher.endReply(conn))

@@ -1,6 +1,7 @@
 import { parseIp, parseIpNetworks } from '../match/normalize/ip.js'
 import type { SourceConfig } from '../config/types.js'
 import type { SourceSpec } from '../extract/types.js'
+import type { Peer } from '../input/batch.js'
 
 /** Remembered sender addresses; beyond this the cache starts over (bounded memory). */
 const CACHE_MAX = 10_000
@@ -21,6 +22,19 @@ export class SourceSelector {
     const d = sources.findIndex((s) => s.name === 'default')
     this.fallback = d >= 0 ? d : 0
   }
+
+  /** The Peer of a sender (one object per address, reused for all its events while cached). */
+  peer (ip: string): Peer {
+    let p = this.peers.get(ip)
+    if (p === undefined) {
+      p = { ip, source: this.select(ip) }
+      if (this.peers.size >= CACHE_MAX) this.peers.clear()
+      this.peers.set(ip, p)
+    }
+    return p
+  }
+
+  private readonly peers = new Map<string, Peer>()
 
   /** The source index for a sender address. */
   select (ip: string): number {
