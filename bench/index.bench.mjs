@@ -99,7 +99,8 @@ function makeQueries (keys, rnd) {
   const hexQuery = (width) => (strs) => ({ strs, buf: Buffer.from(strs.join(''), 'latin1'), width })
   const ipQuery = (strs) => ({ strs, addrs: Uint32Array.from(strs, (s) => s.split('.').reduce((a, x) => a * 256 + Number(x), 0)) })
   const split = (u) => { const i = u.search(/[/?]/); return i < 0 ? [u, ''] : [u.slice(0, i), u.slice(i)] }
-  const urlQuery = (strs) => ({ strs, hosts: strs.map((u) => split(u)[0]), rests: strs.map((u) => split(u)[1]) })
+  const asText = (u, i) => `${i % 2 === 0 ? 'http' : 'HTTPS'}://${i % 3 === 0 ? 'www.' : ''}${i % 5 === 0 ? u.toUpperCase() : u}`
+  const urlQuery = (strs) => ({ strs, hosts: strs.map((u) => split(u)[0]), rests: strs.map((u) => split(u)[1]), texts: strs.map(asText) })
   const randomIp = () => quad((rnd() * 2 ** 32) >>> 0)
   return {
     md5: { set: new Set(keys.md5.map(hexOf)), ...sets(() => hexOf(pick(keys.md5)), () => hexOf(randomBytes(rnd, 16)), hexQuery(32)) },
@@ -123,7 +124,7 @@ function makeQueries (keys, rnd) {
   }
 }
 
-function tasks (index, Hits, q) {
+function tasks (index, Hits, normalizeUrl, q) {
   // Hits are cleared once per batch, as a worker clears them once per event: Hits.clear() drops
   // the arrays' storage, so clearing after every single hit would measure array regrowth.
   const hits = new Hits()
@@ -132,6 +133,11 @@ function tasks (index, Hits, q) {
   const hex = (x) => () => { for (let i = 0; i < BATCH; i++) index.lookupHashHex(x.buf, i * x.width, (i + 1) * x.width, hits); clear() }
   const ip = (x) => () => { for (let i = 0; i < BATCH; i++) index.lookupIpv4(x.addrs[i], hits); clear() }
   const url = (type) => (x) => () => { for (let i = 0; i < BATCH; i++) index.lookupUrl(x.hosts[i], x.rests[i], hits, type); clear() }
+  // As the matcher does it: the URL as extracted (scheme, some capitals and `www.`), normalized first.
+  const urlText = (x) => () => {
+    for (let i = 0; i < BATCH; i++) { const u = normalizeUrl(x.texts[i]); if (u !== null) index.lookupUrl(u.host, u.rest, hits, 'url') }
+    clear()
+  }
   const setHas = (k) => () => { for (let i = 0; i < BATCH; i++) if (k.set.has(k.mixed.strs[i])) sink++ }
   // What a Set costs when the value arrives as bytes, as it does in an event: make the string first.
   const setHexBytes = (k) => () => { const x = k.mixed; for (let i = 0; i < BATCH; i++) if (k.set.has(x.buf.latin1Slice(i * x.width, (i + 1) * x.width))) sink++ }
@@ -144,7 +150,8 @@ function tasks (index, Hits, q) {
       row('ipv4', q.ipv4, ip, setIpBytes),
       row('ipv4 in CIDRs', q.cidr, ip, setIpBytes),
       row('domain', q.domain, url('domain')),
-      row('url mask', q.url, url('url'))
+      row('url mask', q.url, url('url')),
+      row('url text (normalized)', q.url, urlText)
     ],
     sink: () => sink
   }
@@ -156,6 +163,7 @@ export async function runIndexBench ({ quick = false } = {}) {
   const { FeedIndex } = await import(dist('feed-index.js'))
   const { Hits } = await import(dist('types.js'))
   const { writeSnapshot, readSnapshot } = await import(dist('snapshot.js'))
+  const { normalizeUrl } = await import(new URL('../dist/match/normalize/url.js', import.meta.url).href)
   const n = quick ? 100_000 : 1_000_000
   const rnd = prng(0x5eed)
   const keys = makeData(n, rnd)
@@ -179,7 +187,7 @@ export async function runIndexBench ({ quick = false } = {}) {
   await rm(snap, { force: true })
 
   const q = makeQueries(keys, rnd)
-  const t = tasks(index, Hits, q)
+  const t = tasks(index, Hits, normalizeUrl, q)
   const bench = new Bench({ time: quick ? 200 : 1000, warmupTime: quick ? 50 : 200 })
   const COLUMNS = ['mixed', 'misses', 'set', 'setFromBytes']
   for (const r of t.rows) for (const c of COLUMNS) if (r[c] !== undefined) bench.add(`${r.name}: ${c}`, r[c])

@@ -10,7 +10,7 @@ import { forEachFeedKey } from './walk.js'
 import { GrowBytes, GrowTable, GrowU32, full, sharedBuffer } from './grow.js'
 import { MaskBuilder, TrieBuilder } from './trie-builder.js'
 import { toByteString } from './text.js'
-import { buildCidr4Filter } from './cidr-filter.js'
+import { buildCidr4Filter, buildIpv4Filter, type Cidr4Tables } from './ipv4-filters.js'
 import {
   CTX_LEN_BYTES, KEY_WORDS, LAYOUT_VERSION, NODE_DOMAIN, NODE_HOST, NODE_WORDS, MASK_HEAD, MASK_WORDS,
   NONE, REC_CTX, REC_FEED, REC_NEXT, REC_WORDS, cidrName, hashDigest, hashIpv4, hashIpv6, maskV4, maskV6Word,
@@ -240,7 +240,11 @@ export class IndexBuilder {
       geometry[`${name}.cap`] = cap
       geometry[`${name}.n`] = n
     }
-    const filter = buildCidr4Filter([...this.cidrs.values()].filter((c) => c.family === 4).map((c) => [c.prefix, c.table]))
+    const cidr4: Cidr4Tables = [...this.cidrs.values()].filter((c) => c.family === 4).map((c) => [c.prefix, c.table])
+    const v4 = buildIpv4Filter(this.keyed.ipv4, cidr4)
+    buffers.ipv4filter = v4.buffer
+    geometry['ipv4filter.bits'] = v4.bits
+    const filter = buildCidr4Filter(cidr4)
     buffers.cidr4filter = filter.buffer
     geometry['cidr4filter.bits'] = filter.bits
     const trie = this.trie.toShared()

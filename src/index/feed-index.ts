@@ -7,7 +7,7 @@ import { Unpackr } from 'msgpackr'
 import { FeedmatchError } from '../errors.js'
 import type { FeedMeta, GenerationHandle, Hits, MatchType } from './types.js'
 import { KeyTable, checkHandle, findU32, findWords, openCidrs } from './views.js'
-import { globMatch } from './glob.js'
+import { globMatch, holdsNeedle, maskNeedle } from './glob.js'
 import { HEX_VALUE, formatIpv4, formatIpv6, fromByteString, isAscii, toByteString, wordsToHex } from './text.js'
 import {
   CTX_LEN_BYTES, KEY_WORDS, MASK_EXACT_HOST, MASK_FLAGS, MASK_HEAD, MASK_NEXT, MASK_WORDS, NODE_DOMAIN,
@@ -24,6 +24,8 @@ export class FeedIndex {
   private readonly tables: Record<KeyedName, KeyTable>
   private readonly cidr4: KeyTable[]
   private readonly cidr6: KeyTable[]
+  private readonly ipv4Filter: Uint32Array
+  private readonly ipv4FilterShift: number
   private readonly cidr4Filter: Uint32Array
   private readonly cidr4FilterShift: number
   private readonly records: Uint32Array
@@ -35,6 +37,12 @@ export class FeedIndex {
   private readonly maskRows: Uint32Array
   private readonly maskStart: Uint32Array
   private readonly maskText: Uint8Array
+  /**
+   * Masks anchored at the root (no complete label after the host's last `*`: `*evil*`, `bad.net*`)
+   * are tried on every URL: their refs in chain order, and the longest literal run of each.
+   */
+  private readonly rootMasks: number[] = []
+  private readonly rootNeedles: string[] = []
   /** Scratch key words, reused by every lookup so that probing allocates nothing. */
   private readonly key = new Uint32Array(8)
   private readonly net = new Uint32Array(4)
@@ -51,6 +59,8 @@ export class FeedIndex {
     this.tables = { md5: keyed('md5'), sha1: keyed('sha1'), sha256: keyed('sha256'), ipv4: keyed('ipv4'), ipv6: keyed('ipv6') }
     this.cidr4 = openCidrs(handle, 4)
     this.cidr6 = openCidrs(handle, 6)
+    this.ipv4Filter = new Uint32Array(b.ipv4filter)
+    this.ipv4FilterShift = 32 - g['ipv4filter.bits']
     this.cidr4Filter = new Uint32Array(b.cidr4filter)
     // With no IPv4 CIDR the shift is never used (the CIDR loop is empty): `>>> 32` would not shift.
     this.cidr4FilterShift = 32 - g['cidr4filter.bits']
@@ -65,6 +75,10 @@ export class FeedIndex {
     this.maskRows = new Uint32Array(b.masks, 0, g['masks.n'] * MASK_WORDS)
     this.maskStart = new Uint32Array(b.masks, ml.textStart, g['masks.n'] + 1)
     this.maskText = new Uint8Array(b.maskText)
+    for (let m = this.nodeRows[ROOT * NODE_WORDS + NODE_MASKS]; m !== NONE; m = this.maskRows[(m - 1) * MASK_WORDS + MASK_NEXT]) {
+      this.rootMasks.push(m)
+      this.rootNeedles.push(maskNeedle(this.maskText, this.maskStart[m - 1], this.maskStart[m]))
+    }
   }
 
   /** Hot path. ASCII hex at src[start..end) (either case; 32, 40 or 64 chars), decoded without allocating. */
@@ -116,9 +130,14 @@ export class FeedIndex {
     this.digestHit(this.tables[type], type, hits)
   }
 
-  /** Hot path. An IPv4 address as u32: the exact table, then every CIDR length present, longest first. */
+  /**
+   * Hot path. An IPv4 address as u32: the exact table, then every CIDR length present, longest
+   * first. Most addresses are in no feed and stop at the first filter's bit (layout.ts).
+   */
   lookupIpv4 (addr: number, hits: Hits): void {
     addr >>>= 0
+    const b = addr >>> this.ipv4FilterShift
+    if ((this.ipv4Filter[b >>> 5] & (1 << (b & 31))) === 0) return
     const t = this.tables.ipv4
     const e = findU32(t, addr, hashIpv4(addr))
     if (e !== NONE) this.pushChain(t.heads[e - 1], formatIpv4(addr), 'ip', hits)
@@ -161,8 +180,9 @@ export class FeedIndex {
    */
   lookupUrl (host: string, rest: string, hits: Hits, type: MatchType): void {
     // Labels and masks are compared as bytes: respell a rare non-ASCII URL as UTF-8 bytes.
-    if (isAscii(host) && isAscii(rest)) this.walk(host, rest, hits, type)
-    else this.walk(toByteString(host), toByteString(rest), hits, type)
+    // Only the host is checked here: the rest is read by masks alone, checked when one is tried.
+    if (isAscii(host)) this.walk(host, rest, false, hits, type)
+    else this.walk(toByteString(host), toByteString(rest), true, hits, type)
   }
 
   /** Feed id of a record. */
@@ -175,9 +195,11 @@ export class FeedIndex {
     return this.handle.feeds[this.feedId(rec)]
   }
 
-  /** The record's context, decoded from the arena. */
+  /** The record's context, decoded from the arena. Runs once per detection. */
   context (rec: number): Record<string, unknown> {
-    return this.unpackr.unpack(this.contextBytes(rec)) as Record<string, unknown>
+    // From a private copy: msgpackr's native string extraction refuses shared memory ("source must
+    // be an ArrayBuffer"), and its throw and the JS fallback made a decode 3x slower than the copy.
+    return this.unpackr.unpack(Buffer.from(this.contextBytes(rec))) as Record<string, unknown>
   }
 
   /** The record's context as raw msgpack bytes (a view into shared memory, not a copy). */
@@ -210,11 +232,14 @@ export class FeedIndex {
     for (let r = head; r !== NONE; r = recs[r * REC_WORDS + REC_NEXT]) hits.push(r, matched, type)
   }
 
-  /** Walks the trie from the top label down, stopping at the first label the trie lacks. */
-  private walk (host: string, rest: string, hits: Hits, type: MatchType): void {
+  /**
+   * Hot path. Walks the trie from the top label down, stopping at the first label the trie lacks.
+   * Labels are hashed and compared straight from the host string, between dots: no label strings.
+   */
+  private walk (host: string, rest: string, restBytes: boolean, hits: Hits, type: MatchType): void {
     const rows = this.nodeRows
     // The root anchors masks whose host part is all wildcard; an empty host is "at" the root.
-    this.tryMasks(rows[ROOT * NODE_WORDS + NODE_MASKS], host, rest, host === '', type, hits)
+    if (this.rootMasks.length > 0) this.tryRootMasks(host, rest, restBytes, type, hits)
     if (host === '') return
     let parent = ROOT
     let end = host.length
@@ -227,7 +252,7 @@ export class FeedIndex {
       const r = node * NODE_WORDS
       if (rows[r + NODE_DOMAIN] !== NONE) this.pushChain(rows[r + NODE_DOMAIN], fromByteString(host.slice(dot + 1)), type, hits)
       if (atHost && rows[r + NODE_HOST] !== NONE) this.pushChain(rows[r + NODE_HOST], fromByteString(host), type, hits)
-      this.tryMasks(rows[r + NODE_MASKS], host, rest, atHost, type, hits)
+      if (rows[r + NODE_MASKS] !== NONE) this.tryMasks(rows[r + NODE_MASKS], host, rest, restBytes, atHost, type, hits)
       if (atHost) return
       parent = node
       end = dot
@@ -254,18 +279,33 @@ export class FeedIndex {
     }
   }
 
-  /** Tries the mask chain starting at mask ref m; exact-host masks only when the URL's host is the anchor. */
-  private tryMasks (m: number, host: string, rest: string, atHost: boolean, type: MatchType, hits: Hits): void {
-    const { maskRows, maskStart, maskText } = this
-    for (; m !== NONE; m = maskRows[(m - 1) * MASK_WORDS + MASK_NEXT]) {
-      const row = (m - 1) * MASK_WORDS
-      if (!atHost && (maskRows[row + MASK_FLAGS] & MASK_EXACT_HOST) !== 0) continue
-      const s = maskStart[m - 1]
-      const e = maskStart[m]
-      if (!globMatch(maskText, s, e, host, rest)) continue
-      const text = Buffer.from(maskText.buffer, maskText.byteOffset + s, e - s).toString('utf8')
-      this.pushChain(maskRows[row + MASK_HEAD], text, type, hits)
+  /** Tries the mask chain from mask ref m. `restBytes`: rest is a byte string already (else respelled here). */
+  private tryMasks (m: number, host: string, rest: string, restBytes: boolean, atHost: boolean, type: MatchType, hits: Hits): void {
+    if (!restBytes) rest = toByteString(rest)
+    for (; m !== NONE; m = this.maskRows[(m - 1) * MASK_WORDS + MASK_NEXT]) this.tryMask(m, host, rest, atHost, type, hits)
+  }
+
+  /** The root's chain, as tryMasks, but a mask is only matched against a URL that holds its needle. */
+  private tryRootMasks (host: string, rest: string, restBytes: boolean, type: MatchType, hits: Hits): void {
+    if (!restBytes) rest = toByteString(rest)
+    const { rootMasks, rootNeedles } = this
+    for (let i = 0; i < rootMasks.length; i++) {
+      // One native search rejects most URLs, where the glob would walk each one char by char.
+      if (rootNeedles[i] !== '' && !holdsNeedle(host, rest, rootNeedles[i])) continue
+      this.tryMask(rootMasks[i], host, rest, host === '', type, hits)
     }
+  }
+
+  /** Matches one mask; exact-host masks only when the URL's host is the anchor. */
+  private tryMask (m: number, host: string, rest: string, atHost: boolean, type: MatchType, hits: Hits): void {
+    const { maskRows, maskStart, maskText } = this
+    const row = (m - 1) * MASK_WORDS
+    if (!atHost && (maskRows[row + MASK_FLAGS] & MASK_EXACT_HOST) !== 0) return
+    const s = maskStart[m - 1]
+    const e = maskStart[m]
+    if (!globMatch(maskText, s, e, host, rest)) return
+    const text = Buffer.from(maskText.buffer, maskText.byteOffset + s, e - s).toString('utf8')
+    this.pushChain(maskRows[row + MASK_HEAD], text, type, hits)
   }
 }
 

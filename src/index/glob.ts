@@ -8,10 +8,10 @@ const STAR = 42
 
 /**
  * True when mask bytes m[ms .. me) match the URL `host + rest` (never concatenated, so a miss
- * allocates nothing). Hot path: root-anchored masks run on every URL lookup. Iterative two
- * pointers: on a mismatch, back up to just after the last `*` and let it swallow more chars.
- * Only the last `*` is ever revisited, which keeps it near linear on real masks (worst case
- * O(mask * url), no regex and no recursion).
+ * allocates nothing). Hot path: root-anchored masks run on every URL that holds their needle
+ * (maskNeedle). Iterative two pointers: on a mismatch, back up to just after the last `*` and
+ * let it swallow more chars. Only the last `*` is ever revisited, which keeps it near linear on
+ * real masks (worst case O(mask * url), no regex and no recursion).
  */
 export function globMatch (m: Uint8Array, ms: number, me: number, host: string, rest: string): boolean {
   const hl = host.length
@@ -47,4 +47,39 @@ export function globMatch (m: Uint8Array, ms: number, me: number, host: string, 
   }
   while (p < me && m[p] === STAR) p++
   return p === me
+}
+
+/**
+ * The longest run of mask bytes m[ms .. me) without a `*`, as a byte string (text.ts): every URL
+ * the mask matches holds it. '' when the mask is all stars.
+ */
+export function maskNeedle (m: Uint8Array, ms: number, me: number): string {
+  let best = ms
+  let bestEnd = ms
+  for (let s = ms; s < me;) {
+    let e = s
+    while (e < me && m[e] !== STAR) e++
+    if (e - s > bestEnd - best) { best = s; bestEnd = e }
+    s = e + 1
+  }
+  return Buffer.from(m.buffer, m.byteOffset + best, bestEnd - best).toString('latin1')
+}
+
+/**
+ * True when the URL `host + rest` holds `needle` (never concatenated): in the host, in the rest
+ * (native searches), or across the two. Hot path: the prefilter of root-anchored masks.
+ */
+export function holdsNeedle (host: string, rest: string, needle: string): boolean {
+  if (host.includes(needle) || rest.includes(needle)) return true
+  const n = needle.length
+  const hl = host.length
+  // Across: the needle's first k chars end the host, the others start the rest.
+  for (let k = Math.max(1, n - rest.length); k < n && k <= hl; k++) {
+    let j = 0
+    while (j < k && host.charCodeAt(hl - k + j) === needle.charCodeAt(j)) j++
+    if (j < k) continue
+    while (j < n && rest.charCodeAt(j - k) === needle.charCodeAt(j)) j++
+    if (j === n) return true
+  }
+  return false
 }

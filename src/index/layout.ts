@@ -7,8 +7,11 @@
  * header records the order and refuses a file written on a machine of the other order.
  */
 
-/** Version of this layout; bumped whenever a row shape or a hash changes (snapshots carry it). */
-export const LAYOUT_VERSION = 1
+/**
+ * Version of this layout; bumped whenever a row shape, a hash or the set of buffers changes
+ * (snapshots carry it). 2: the `ipv4filter` buffer.
+ */
+export const LAYOUT_VERSION = 2
 
 /** A slot or a record/entry reference of 0 means "none": every reference is stored plus one or is 1-based. */
 export const NONE = 0
@@ -63,6 +66,30 @@ export function cidr4FilterBits (n: number): number {
 /** Bytes of a filter of 2^bits bits (0 bits: no filter). */
 export function cidr4FilterBytes (bits: number): number {
   return bits === 0 ? 0 : 2 ** bits / 8
+}
+
+/**
+ * IPv4 block filter, in the `ipv4filter` buffer: one bit per block of 2^(32 - bits) addresses, set
+ * when an exact IPv4 key lies in the block or a feed network overlaps it. Most addresses in logs
+ * are in no feed; with the filter they cost one bit read instead of a probe of the exact table, and
+ * the bits of the ranges a site's own traffic comes from (its private networks) stay in cache,
+ * where table slots (spread by the hash) would not. Sized to the IPv4 key count (exact and CIDR),
+ * about 2^IPV4_FILTER_SPREAD blocks per key, from 2^8 bits up to 2^24 (2 MiB, one bit per /24).
+ * An index without IPv4 keys has the smallest filter, all zero.
+ */
+export const IPV4_FILTER_MIN_BITS = 8
+export const IPV4_FILTER_MAX_BITS = 24
+export const IPV4_FILTER_SPREAD = 5
+
+/** Filter size (log2 of its bit count) for n IPv4 keys, exact and CIDR. */
+export function ipv4FilterBits (n: number): number {
+  const bits = n <= 1 ? 0 : Math.ceil(Math.log2(n)) + IPV4_FILTER_SPREAD
+  return Math.min(IPV4_FILTER_MAX_BITS, Math.max(IPV4_FILTER_MIN_BITS, bits))
+}
+
+/** Bytes of an IPv4 filter of 2^bits bits. */
+export function ipv4FilterBytes (bits: number): number {
+  return 2 ** bits / 8
 }
 
 /**

@@ -5,7 +5,8 @@
  */
 import type { GenerationHandle } from './types.js'
 import {
-  CIDR4_FILTER_MAX_BITS, KEY_WORDS, LAYOUT_VERSION, cidr4FilterBytes, MAX_LOAD, MIN_CAPACITY, NONE, REC_WORDS,
+  CIDR4_FILTER_MAX_BITS, IPV4_FILTER_MAX_BITS, IPV4_FILTER_MIN_BITS, KEY_WORDS, LAYOUT_VERSION, cidr4FilterBytes, ipv4FilterBytes,
+  MAX_LOAD, MIN_CAPACITY, NONE, REC_WORDS,
   NODE_LABEL, NODE_WORDS, keyedLayout, maskV6Word, masksLayout, nodesLayout
 } from './layout.js'
 
@@ -98,6 +99,9 @@ export function checkHandle (handle: GenerationHandle): string | null {
     const err = table(name, m[1] === '4' ? 1 : 4)
     if (err !== null) return err
   }
+  const v4Bits = g['ipv4filter.bits']
+  if (!Number.isInteger(v4Bits) || v4Bits < IPV4_FILTER_MIN_BITS || v4Bits > IPV4_FILTER_MAX_BITS) return 'bad geometry for the IPv4 filter'
+  if (size('ipv4filter') !== ipv4FilterBytes(v4Bits)) return 'IPv4 filter has the wrong size'
   const filterBits = g['cidr4filter.bits']
   if (!Number.isInteger(filterBits) || filterBits < 0 || filterBits > CIDR4_FILTER_MAX_BITS) return 'bad geometry for the CIDR filter'
   if (size('cidr4filter') !== cidr4FilterBytes(filterBits)) return 'CIDR filter has the wrong size'

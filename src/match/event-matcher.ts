@@ -5,7 +5,8 @@ import { Candidates, type RuleType } from '../extract/types.js'
 import type { Extractor } from '../extract/extractor.js'
 import { parseIpv4 } from '../extract/scanner.js'
 import { getField } from '../feeds/fields.js'
-import { lookupValue, type ValueType } from './query.js'
+import { lookupHost, lookupValue } from './query.js'
+import { normalizeUrl } from './normalize/url.js'
 import type { Detection } from './detection.js'
 
 /** Counters of one matcher (one worker); summed on the main thread into the service statistics. */
@@ -36,25 +37,76 @@ export function newMatchCounters (): MatchCounters {
   return { events: 0, bytes: 0, detections: 0, eventsWithDetections: 0, ignored: 0, binary: 0, invalidUtf8: 0, cut: 0, allowlisted: 0, perFeed: [], perRule: {} }
 }
 
-const HASH_TYPES: Partial<Record<RuleType, ValueType>> = { HASH: 'hash', MD5: 'md5', SHA1: 'sha1', SHA256: 'sha256' }
-const HEX_LEN: Partial<Record<RuleType, number>> = { MD5: 32, SHA1: 40, SHA256: 64 }
+/** Options of an EventMatcher. */
+export interface MatcherOptions {
+  /**
+   * Fill `Detection.rules` with every rule's value (CONTEXT rules run through RE2 for that), as
+   * templates that name rules need. Without, `rules` holds only the detecting rule's value: for
+   * outputs that never read it (scan's ndjson, csv, text). Default true.
+   */
+  needRuleValues?: boolean
+}
+
+// What the matcher does with a candidate, by its rule's type: looked up once per extractor so the
+// per-candidate loop switches on a small integer. Hash length 0: any of the three.
+const K_SKIP = 0
+const K_HASH = 1
+const K_IP = 2
+const K_URL = 3
+const K_DOMAIN = 4
+const KIND: Record<RuleType, number> = { CONTEXT: K_SKIP, HASH: K_HASH, MD5: K_HASH, SHA1: K_HASH, SHA256: K_HASH, IP: K_IP, URL: K_URL, DOMAIN: K_DOMAIN }
+const HEX_LEN: Partial<Record<RuleType, number>> = { HASH: 0, MD5: 32, SHA1: 40, SHA256: 64 }
+
+/** An extractor's rules as kinds (low byte) and required hex length (above it). */
+function ruleKinds (extractor: Extractor): Uint16Array {
+  return Uint16Array.from(extractor.rules, (r) => KIND[r.type] | ((HEX_LEN[r.type] ?? 0) << 8))
+}
+
+/** Up to this many detections in an event, duplicates are found by a linear scan, then by a Set. */
+const LINEAR_DEDUPE = 16
+
+interface Pending { rec: number, matched: string, type: MatchType, value: string, rule: number }
+
+/**
+ * True when buf[start, end) holds no NUL and is valid UTF-8, as `matchEvent(..., checked)` wants,
+ * given `clean`: that the whole of a larger buffer holding it is (one native pass for many events).
+ * A span of valid UTF-8 is valid when it starts and ends on character boundaries.
+ */
+export function spanChecked (clean: boolean, buf: Uint8Array, start: number, end: number): boolean {
+  return clean && (start >= buf.length || (buf[start] & 0xc0) !== 0x80) && (end >= buf.length || (buf[end] & 0xc0) !== 0x80)
+}
+
+/** True when buf holds no NUL and is valid UTF-8: see spanChecked. */
+export function bufferClean (buf: Buffer): boolean {
+  return buf.indexOf(0) === -1 && isUtf8(buf)
+}
 
 /**
  * Matches events against one generation: extract candidates, look them up, apply the allowlist,
  * the one-detection-per-(record, value) rule and the per-event cap, and hand each Detection to the
  * caller. One engine for `serve` and `scan`. Hot path: hashes and IPv4 addresses are looked up
  * straight from the event bytes; strings are only built for URLs, domains and IPv6, and for the
- * values of an event that produced a detection.
+ * values of an event that produced a detection. Measured by bench/index.bench.mjs (lookups) and
+ * bench/scan.bench.mjs (end to end).
  */
 export class EventMatcher {
   /** Counters since the last `takeCounters()`. */
   counters = newMatchCounters()
   private readonly cands = new Candidates()
   private readonly hits = new Hits()
+  private readonly needRuleValues: boolean
+  /** Detections of the current event; `seen` mirrors pending[0, seenUpTo) once there are many. */
+  private readonly pending: Pending[] = []
   private readonly seen = new Set<string>()
-  private readonly pending: Array<{ rec: number, matched: string, type: MatchType, value: string, rule: number }> = []
+  private seenUpTo = 0
+  /** ruleKinds of the extractor used last, and of every extractor seen (serve has one per source). */
+  private kindsOf: Extractor | null = null
+  private kinds: Uint16Array = new Uint16Array(0)
+  private readonly kindsBy = new WeakMap<Extractor, Uint16Array>()
 
-  constructor (private readonly index: FeedIndex, private readonly maxPerEvent: number) {}
+  constructor (private readonly index: FeedIndex, private readonly maxPerEvent: number, opts: MatcherOptions = {}) {
+    this.needRuleValues = opts.needRuleValues !== false
+  }
 
   /** Returns the counters so far and starts new ones (one set per batch). */
   takeCounters (): MatchCounters {
@@ -66,8 +118,9 @@ export class EventMatcher {
   /**
    * Matches one event `buf[start, end)` with the given extractor; calls `emit` for each detection.
    * Returns the number of detections. `checked`: the caller has already found the bytes free of
-   * NUL and valid UTF-8 (one native pass over a whole chunk of lines, as `scan` does), so the
-   * per-event checks, about a tenth of the cost of a short event, are skipped.
+   * NUL and valid UTF-8 (one native pass over a whole chunk of lines, as `scan` does; see
+   * spanChecked), so the per-event checks, about a tenth of the cost of a short event, are skipped.
+   * Hot path: runs once per event.
    */
   matchEvent (extractor: Extractor, buf: Buffer, start: number, end: number, sourceIp: string, time: number, emit: (d: Detection) => void, checked = false): number {
     const c = this.counters
@@ -82,30 +135,43 @@ export class EventMatcher {
     }
     const cands = this.cands
     if (!extractor.run(buf, start, end, cands)) { c.ignored++; return 0 }
-    const rules = extractor.rules
+    if (cands.n === 0) return 0
+    const kinds = this.kindsOf === extractor ? this.kinds : this.kindsFor(extractor)
     const hits = this.hits
     const pending = this.pending
-    pending.length = 0
-    this.seen.clear()
+    if (pending.length !== 0) pending.length = 0
+    if (this.seenUpTo !== 0) { this.seen.clear(); this.seenUpTo = 0 }
     for (let i = 0; i < cands.n; i++) {
       const ruleIdx = cands.rule[i]
-      const type = rules[ruleIdx].type
-      if (type === 'CONTEXT') continue
+      const kind = kinds[ruleIdx]
+      if (kind === K_SKIP) continue
       hits.clear()
-      const value = this.lookup(extractor, type, i, hits)
+      const value = this.lookup(extractor, kind, i, hits)
       if (value === null || hits.length === 0) continue
       if (this.allowlisted(hits)) { c.allowlisted++; continue }
       for (let h = 0; h < hits.length; h++) {
-        const key = `${hits.recs[h]}\u0000${value}`
-        if (this.seen.has(key)) continue // one detection per (event, record, normalized value)
-        this.seen.add(key)
-        pending.push({ rec: hits.recs[h], matched: hits.matched[h], type: hits.types[h], value, rule: ruleIdx })
+        const rec = hits.recs[h]
+        if (this.duplicate(rec, value)) continue // one detection per (event, record, normalized value)
+        pending.push({ rec, matched: hits.matched[h], type: hits.types[h], value, rule: ruleIdx })
       }
     }
     if (pending.length === 0) return 0
+    return this.detections(extractor, sourceIp, time, emit)
+  }
+
+  /** Rule values of the last event matched, for its finished event. */
+  lastRuleValues (extractor: Extractor): Record<string, string> {
+    return extractor.ruleValues(this.cands)
+  }
+
+  /** Builds and emits the detections of the current event (an event with any is rare: not hot). */
+  private detections (extractor: Extractor, sourceIp: string, time: number, emit: (d: Detection) => void): number {
+    const c = this.counters
+    const pending = this.pending
+    const rules = extractor.rules
     if (pending.length > this.maxPerEvent) { c.cut += pending.length - this.maxPerEvent; pending.length = this.maxPerEvent }
     c.eventsWithDetections++
-    const ruleValues = extractor.ruleValues(cands)
+    const ruleValues = this.needRuleValues ? extractor.ruleValues(this.cands) : null
     for (const p of pending) {
       const feed = this.index.feed(p.rec)
       const ruleName = rules[p.rule].name
@@ -131,34 +197,65 @@ export class EventMatcher {
     return pending.length
   }
 
-  /** Rule values of the last event matched, for its finished event. */
-  lastRuleValues (extractor: Extractor): Record<string, string> {
-    return extractor.ruleValues(this.cands)
+  private kindsFor (extractor: Extractor): Uint16Array {
+    let k = this.kindsBy.get(extractor)
+    if (k === undefined) this.kindsBy.set(extractor, k = ruleKinds(extractor))
+    this.kindsOf = extractor
+    this.kinds = k
+    return k
   }
 
-  /** Looks one candidate up; returns its normalized value (for hashes and IPv4 only on a hit). */
-  private lookup (extractor: Extractor, type: RuleType, i: number, hits: Hits): string | null {
+  /**
+   * True when (rec, value) is already pending in this event. Most events with a detection have
+   * one or two, so a linear scan (numbers compared first) beats building string keys; an event
+   * with many switches to a Set of keys, so the worst case stays linear.
+   */
+  private duplicate (rec: number, value: string): boolean {
+    const pending = this.pending
+    const n = pending.length
+    if (n < LINEAR_DEDUPE) {
+      for (let k = 0; k < n; k++) if (pending[k].rec === rec && pending[k].value === value) return true
+      return false
+    }
+    const seen = this.seen
+    for (; this.seenUpTo < n; this.seenUpTo++) seen.add(dedupeKey(pending[this.seenUpTo].rec, pending[this.seenUpTo].value))
+    return seen.has(dedupeKey(rec, value))
+  }
+
+  /**
+   * Hot path. Looks candidate i up; returns its normalized value (for hashes and IPv4 built only
+   * on a hit), or null when the value is not valid for its type.
+   */
+  private lookup (extractor: Extractor, kind: number, i: number, hits: Hits): string | null {
     const cands = this.cands
     const src = cands.src
     const s = cands.start[i]
     const e = cands.end[i]
-    const hashType = HASH_TYPES[type]
-    if (hashType !== undefined) {
+    if ((kind & 0xff) === K_HASH) {
       const len = e - s
-      const want = HEX_LEN[type]
+      const want = kind >>> 8
       // Other lengths are ignored (DESIGN.md section 3); the index checks the hex digits.
-      if (want !== undefined ? len !== want : (len !== 32 && len !== 40 && len !== 64)) return null
+      if (want !== 0 ? len !== want : (len !== 32 && len !== 40 && len !== 64)) return null
       this.index.lookupHashHex(src, s, e, hits)
       return hits.length > 0 ? src.toString('latin1', s, e).toLowerCase() : null
     }
-    if (type === 'IP') {
+    if (kind === K_IP) {
       const v4 = parseIpv4(src, s, e)
       if (v4 >= 0) {
         this.index.lookupIpv4(v4, hits)
         return hits.length > 0 ? `${v4 >>> 24}.${(v4 >>> 16) & 255}.${(v4 >>> 8) & 255}.${v4 & 255}` : null
       }
+      const r = lookupValue(this.index, 'ip', extractor.value(cands, i), hits)
+      return r === null ? null : r.value
     }
-    const r = lookupValue(this.index, type === 'IP' ? 'ip' : type === 'URL' ? 'url' : 'domain', extractor.value(cands, i), hits)
+    if (kind === K_URL) {
+      // lookupValue's url case, without its result object.
+      const u = normalizeUrl(extractor.value(cands, i))
+      if (u === null) return null
+      lookupHost(this.index, u.host, u.rest, u.rest === '' ? 'domain' : 'url', hits)
+      return u.value
+    }
+    const r = lookupValue(this.index, 'domain', extractor.value(cands, i), hits)
     return r === null ? null : r.value
   }
 
@@ -167,6 +264,10 @@ export class EventMatcher {
     for (let h = 0; h < hits.length; h++) if (this.index.feed(hits.recs[h]).role === 'allow') return true
     return false
   }
+}
+
+function dedupeKey (rec: number, value: string): string {
+  return `${rec}\u0000${value}`
 }
 
 /** The feed's actionable fields of one record, under their output names, in configuration order. */

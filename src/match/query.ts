@@ -75,9 +75,19 @@ export function matchValue (index: FeedIndex, valueType: ValueType, raw: string,
 /** A URL's host goes to the domain trie; a host that is an IP address also goes to the IP index. */
 export function lookupHost (index: FeedIndex, host: string, rest: string, type: MatchType, hits: Hits): void {
   index.lookupUrl(host, rest, hits, type)
+  if (!mayBeIp(host)) return
   const bare = host.startsWith('[') ? host.slice(1, -1) : host
   const ip = parseIp(bare)
   if (ip !== null) index.lookupIp(ip, hits)
+}
+
+/**
+ * False when parseIp surely refuses the host: an IPv4 ends in a digit and an IPv6 holds a `:`.
+ * Hot path: most URL hosts are names, and parseIp allocates before it finds out.
+ */
+function mayBeIp (host: string): boolean {
+  const last = host.charCodeAt(host.length - 1)
+  return (last >= 0x30 && last <= 0x39) || host.includes(':')
 }
 
 function collect (index: FeedIndex, hits: Hits): { matches: Match[], allowlisted: boolean } {

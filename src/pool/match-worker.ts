@@ -3,7 +3,7 @@ import { FeedIndex } from '../index/feed-index.js'
 import { compileExtractor, type Extractor } from '../extract/extractor.js'
 import { createRenderer, type Renderer } from '../output/renderer.js'
 import { BatchReader } from '../input/batch.js'
-import { EventMatcher } from '../match/event-matcher.js'
+import { EventMatcher, bufferClean, spanChecked } from '../match/event-matcher.js'
 import type { Detection } from '../match/detection.js'
 import { encodeResult, type MatchTask, type WorkerConfig } from './protocol.js'
 
@@ -40,10 +40,16 @@ export default function matchBatch (task: MatchTask): unknown {
   const frames: string[] = []
   const emit = (d: Detection): void => { frames.push(renderer.detectionFrame(d)) }
   const time = task.batch.receivedAt
+  // One native pass over the batch's event bytes (no NUL, valid UTF-8) spares each event its own
+  // checks, about a tenth of a short event's cost; a batch that fails has its events checked one by one.
+  const data = reader.data
+  const clean = reader.count > 0 && bufferClean(data.subarray(reader.start(0), reader.end(reader.count - 1)))
   for (let i = 0; i < reader.count; i++) {
     const peer = reader.peer(i)
     const extractor = extractors[peer.source] ?? extractors[0]
-    const n = matcher.matchEvent(extractor, reader.data, reader.start(i), reader.end(i), peer.ip, time, emit)
+    const start = reader.start(i)
+    const end = reader.end(i)
+    const n = matcher.matchEvent(extractor, data, start, end, peer.ip, time, emit, spanChecked(clean, data, start, end))
     if (finished) frames.push(renderer.finishedFrame({ time, sourceIp: peer.ip, detections: n, rules: matcher.lastRuleValues(extractor) }))
   }
   return Piscina.move(encodeResult(frames.join(''), matcher.takeCounters()))

@@ -35,7 +35,9 @@ export class LineScanner {
   constructor (data: ScanWorkerData, gen: GenerationHandle) {
     const index = new FeedIndex(gen)
     this.extractor = compileExtractor(data.source)
-    this.matcher = new EventMatcher(index, data.maxPerEvent)
+    // ndjson, csv and text never show rule values; only templates (message, frame) do, so only
+    // they pay for the CONTEXT rules.
+    this.matcher = new EventMatcher(index, data.maxPerEvent, { needRuleValues: data.format === 'message' || data.format === 'frame' })
     this.render = recordRenderer(data.format, createRenderer(data.renderer))
     this.feedIds = new Map(index.handle.feeds.map((f) => [f.name, f.id]))
     this.maxLine = data.maxLineBytes

@@ -98,9 +98,13 @@ const WILDCARD = { wildcard: true }
  * most take plainUrl (url-plain.ts), the rest the general algorithm below.
  */
 export function normalizeUrl (s: string, opts?: { mask?: boolean }): NormalizedUrl | null {
-  // A mask's `*` never passes plainUrl (not a host char, not a port digit), so masks may take it too.
-  const plain = plainUrl(s)
-  if (plain !== null) return plain
+  // A `*` in a mask's host or port never passes plainUrl, and elsewhere means the same in both
+  // paths, so masks may take the shortcut too.
+  return plainUrl(s) ?? normalizeUrlGeneral(s, opts)
+}
+
+/** normalizeUrl without the fast path: every URL the long way (test/match/url-plain.test.ts compares the two). */
+export function normalizeUrlGeneral (s: string, opts?: { mask?: boolean }): NormalizedUrl | null {
   s = trimControls(s)
   const mask = opts?.mask === true
   const span = locateHost(s, mask)
