@@ -5,24 +5,13 @@
 import { createWriteStream, mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { once } from 'node:events'
+import { options, seeded } from './lib/seeded.mjs'
 
 const args = process.argv.slice(2)
-const opt = (name, def) => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1] : def }
+const opt = options(args)
 const count = Number(opt('count', '1000000'))
 const out = opt('out', 'bench/corpus')
-let seed = Number(opt('seed', '42')) >>> 0
-
-// mulberry32: small, fast, and the same sequence on every machine.
-function rand () {
-  seed = (seed + 0x6d2b79f5) >>> 0
-  let t = seed
-  t = Math.imul(t ^ (t >>> 15), t | 1)
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
-const int = (n) => Math.floor(rand() * n)
-const hex = (n) => { let s = ''; for (let i = 0; i < n; i++) s += '0123456789abcdef'[int(16)]; return s }
-const pick = (a) => a[int(a.length)]
+const { rand, int, hex, pick } = seeded(Number(opt('seed', '42')))
 const word = () => { let s = ''; const n = 4 + int(8); for (let i = 0; i < n; i++) s += 'abcdefghijklmnopqrstuvwxyz0123456789'[int(36)]; return s }
 const TLDS = ['com', 'net', 'org', 'ru', 'info', 'biz', 'xyz', 'top', 'io', 'de', 'cn', 'online']
 const THREATS = ['Trojan.Win32.Generic', 'HEUR:Trojan.Script.Miner', 'Backdoor.Linux.Mirai.b', 'Trojan-Ransom.Win32.Crypren', 'Exploit.MSOffice.CVE-2017-11882']

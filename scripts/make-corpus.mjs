@@ -10,9 +10,10 @@
 // Prints the corpus path. Output goes under bench/corpus/ (git-ignored).
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs'
 import { basename, join } from 'node:path'
+import { options, seeded } from './lib/seeded.mjs'
 
 const args = process.argv.slice(2)
-const opt = (name, def) => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1] : def }
+const opt = options(args)
 const quick = args.includes('--quick')
 const indicators = opt('indicators')
 if (indicators === undefined) {
@@ -22,7 +23,7 @@ if (indicators === undefined) {
 const size = parseSize(opt('size', quick ? '20MB' : '500MB'))
 const out = opt('out', 'bench/corpus')
 const rate = Number(opt('rate', '0.01'))
-let seed = Number(opt('seed', '7')) >>> 0
+const { rand, int, pick, hex } = seeded(Number(opt('seed', '7')))
 
 function parseSize (s) {
   const m = /^(\d+(?:\.\d+)?)\s*(k|m|g)?i?b?$/i.exec(s)
@@ -30,18 +31,6 @@ function parseSize (s) {
   return Math.round(Number(m[1]) * { k: 1e3, m: 1e6, g: 1e9 }[(m[2] ?? 'm').toLowerCase()])
 }
 
-// mulberry32, as make-bench-data.mjs: the same corpus on every machine.
-function rand () {
-  seed = (seed + 0x6d2b79f5) >>> 0
-  let t = seed
-  t = Math.imul(t ^ (t >>> 15), t | 1)
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-}
-const int = (n) => Math.floor(rand() * n)
-const pick = (a) => a[int(a.length)]
-const HEX = '0123456789abcdef'
-const hex = (n) => { let s = ''; for (let i = 0; i < n; i++) s += HEX[int(16)]; return s }
 const pad = (n, w = 2) => String(n).padStart(w, '0')
 
 const list = readFileSync(join(indicators, 'list.txt'), 'latin1').split('\n').filter((l) => l !== '')
