@@ -1,5 +1,5 @@
 import type { IndicatorKind } from '../feeds/record.js'
-import { hashTypeOfLength, hexToBytes, normalizeHash, type HashType } from './normalize/hash.js'
+import { hashTypeOfLength, normalizeHash, parseHashBytes, type HashType } from './normalize/hash.js'
 import { afterScheme, hasScheme, normalizeDomain, trimControls } from './normalize/host.js'
 import { formatIp, parseIp, parseIpNetworks } from './normalize/ip.js'
 import { normalizeUrl, type NormalizedUrl } from './normalize/url.js'
@@ -23,19 +23,20 @@ function quote (v: string): string {
 // counts by it (reasonKind), so the varying part (length found, value) comes after.
 
 function hashKeys (v: string, kind: 'md5' | 'sha1' | 'sha256' | 'hash'): IndexKey[] | { error: string } {
-  const h = normalizeHash(v)
+  const bytes = parseHashBytes(v)
+  const type = bytes === null ? null : hashTypeOfLength(bytes.length * 2)
   if (kind === 'hash') {
-    if (h === null) {
+    if (type === null) {
       return { error: hashTypeOfLength(v.length) === null
         ? `hash must be 32, 40 or 64 hex characters (found ${v.length})`
         : `hash must be hex: ${quote(v)}` }
     }
-  } else if (h === null || h.type !== kind) {
+  } else if (type !== kind) {
     return { error: v.length !== HASH_LENGTH[kind]
       ? `${kind} must be ${HASH_LENGTH[kind]} hex characters (found ${v.length})`
       : `${kind} must be hex: ${quote(v)}` }
   }
-  return [{ t: 'hash', type: h.type, bytes: hexToBytes(h.hex) }]
+  return [{ t: 'hash', type, bytes: bytes as Uint8Array }]
 }
 
 function ipKeys (v: string): IndexKey[] | { error: string } {

@@ -39,6 +39,26 @@ export function normalizeHash (s: string): { type: HashType, hex: string } | nul
   return { type, hex }
 }
 
+/**
+ * The bytes of an MD5/SHA1/SHA256 written in hex (either case, surrounding blanks allowed), or null.
+ * One pass, no intermediate string: feed builds call this for millions of hashes.
+ */
+export function parseHashBytes (s: string): Uint8Array | null {
+  let start = 0
+  let end = s.length
+  while (start < end && s.charCodeAt(start) <= 0x20) start++
+  while (end > start && s.charCodeAt(end - 1) <= 0x20) end--
+  if (hashTypeOfLength(end - start) === null) return null
+  const out = new Uint8Array((end - start) >>> 1)
+  for (let i = 0, j = start; i < out.length; i++, j += 2) {
+    const hi = nibble(s.charCodeAt(j))
+    const lo = nibble(s.charCodeAt(j + 1))
+    if (hi < 0 || lo < 0) return null
+    out[i] = (hi << 4) | lo
+  }
+  return out
+}
+
 /** The bytes of an even-length hex string (callers pass strings checked by normalizeHash). */
 export function hexToBytes (hex: string): Uint8Array {
   const out = new Uint8Array(hex.length >>> 1)
