@@ -10,19 +10,13 @@ import { closeSync, openSync, readdirSync, readSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { pathToFileURL } from 'node:url'
 import { Bench } from 'tinybench'
+import { seeded } from '../scripts/lib/seeded.mjs'
 
 const dist = (p) => new URL(`../dist/extract/${p}`, import.meta.url).href
 const LINES = 10_000
 
-/** A small seeded PRNG (mulberry32), so every run measures the same lines. */
-function prng (seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** A seeded PRNG (the data generators' mulberry32), so every run measures the same lines. */
+const prng = (seed) => seeded(seed).rand
 
 /** The lines of the batch, and the event offsets, as a worker receives them (one buffer). */
 function makeBatch () {

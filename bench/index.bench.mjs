@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { Bench } from 'tinybench'
+import { seeded } from '../scripts/lib/seeded.mjs'
 
 const dist = (p) => new URL(`../dist/index/${p}`, import.meta.url).href
 
@@ -21,15 +22,8 @@ const TLDS = ['com', 'net', 'org', 'ru', 'info', 'xyz', 'io', 'de']
 const BATCH = 1024
 const FEEDS = 4
 
-/** Seeded PRNG (mulberry32), so every run indexes the same set. */
-function prng (seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** A seeded PRNG (the data generators' mulberry32), so every run indexes the same set. */
+const prng = (seed) => seeded(seed).rand
 
 function randomBytes (rnd, n) {
   const b = new Uint8Array(n)
