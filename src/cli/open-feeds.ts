@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import { loadConfig } from '../config/load.js'
 import { expandFeedSources } from '../config/feed-sources.js'
-import type { Config } from '../config/types.js'
+import type { Config, ConfigOverrides } from '../config/types.js'
 import { buildGeneration } from '../index/generation.js'
 import { readSnapshot } from '../index/snapshot.js'
 import { FeedIndex } from '../index/feed-index.js'
@@ -10,6 +10,19 @@ import { log } from '../log.js'
 
 /** The demo feeds shipped in the package, used when neither a config nor `--feeds` names any. */
 export const DEMO_FEEDS = fileURLToPath(new URL('../../fixtures/feeds/', import.meta.url))
+
+/** True when a config names no feeds at all: then `serve`, `lookup` and `feeds` use the demo feeds. */
+export function namesNoFeeds (config: Config): boolean {
+  return config.feeds.sources.length === 0 && config.feeds.blocklist.length === 0 && config.feeds.snapshot === null
+}
+
+/** Loads the config; when it names no feeds, loads it again with the demo feeds added. */
+export async function loadConfigOrDemo (path: string | undefined, overrides: ConfigOverrides): Promise<Config> {
+  const config = await loadConfig(path, overrides)
+  if (!namesNoFeeds(config)) return config
+  log.info({ path: DEMO_FEEDS }, 'no feeds configured: using the demo feeds')
+  return await loadConfig(path, { ...overrides, feeds: [DEMO_FEEDS] })
+}
 
 /** Options every command that needs feeds accepts. */
 export interface FeedOptions {
@@ -28,17 +41,16 @@ export interface OpenedFeeds {
 
 /** Loads the config, then the feeds it names (or a snapshot), built in a worker thread. */
 export async function openFeeds (opts: FeedOptions): Promise<OpenedFeeds> {
-  const config = await loadConfig(opts.config, { feeds: opts.feeds })
   const started = performance.now()
-  const snapshot = opts.snapshot ?? config.feeds.snapshot ?? undefined
-  if (snapshot !== undefined && snapshot !== null) {
-    const handle = await readSnapshot(snapshot)
+  if (opts.snapshot !== undefined) {
+    const config = await loadConfig(opts.config, { feeds: opts.feeds })
+    const handle = await readSnapshot(opts.snapshot)
     return { config, index: new FeedIndex(handle), loadMs: performance.now() - started }
   }
-  let effective = config
-  if (config.feeds.sources.length === 0 && config.feeds.blocklist.length === 0) {
-    log.info({ path: DEMO_FEEDS }, 'no feeds configured: using the demo feeds')
-    effective = await loadConfig(opts.config, { feeds: [DEMO_FEEDS] })
+  const effective = await loadConfigOrDemo(opts.config, { feeds: opts.feeds })
+  if (effective.feeds.snapshot !== null) {
+    const handle = await readSnapshot(effective.feeds.snapshot)
+    return { config: effective, index: new FeedIndex(handle), loadMs: performance.now() - started }
   }
   const feeds = await expandFeedSources(effective)
   const build = await buildGeneration(feeds)

@@ -3,6 +3,7 @@ import { loadConfig } from '../../config/load.js'
 import type { Config, FeedConfig } from '../../config/types.js'
 import { createRenderer } from '../../output/renderer.js'
 import { sourceSpecs } from '../../service/sources.js'
+import { namesNoFeeds } from '../open-feeds.js'
 
 /** `feedmatch config check FILE`: validate a configuration file with the one schema. */
 export function registerConfig (program: Command, run: (fn: () => Promise<number>) => void): void {
@@ -26,7 +27,7 @@ function summary (c: Config): string[] {
     `input:   ${c.input.listen.map((l) => l.url).join(', ')}; framing ${c.input.framing}${c.input.delimiter !== null ? ` /${c.input.delimiter}/` : ''}; max event ${c.input.maxEventSize} bytes`,
     `sources: ${rules.join(', ')}`,
     `output:  ${out.target.url}; preset ${out.preset}; header ${out.header}; framing ${out.framing}${Object.keys(out.templates).length > 0 ? `; custom templates: ${Object.keys(out.templates).join(', ')}` : ''}`,
-    `feeds:   ${feedList(c.feeds.sources)}${c.feeds.sources.length === 0 && c.feeds.blocklist.length === 0 && c.feeds.snapshot === null ? ' (serve loads the demo feeds)' : ''}`,
+    `feeds:   ${feedList(c.feeds.sources)}${namesNoFeeds(c) ? ' (serve loads the demo feeds)' : ''}`,
     `allowlist: ${feedList(c.feeds.allowlist)}; blocklist: ${feedList(c.feeds.blocklist)}${c.feeds.snapshot !== null ? `; snapshot: ${c.feeds.snapshot}` : ''}`,
     `workers: ${c.workers}; api: ${c.api.listen?.url ?? 'off'}; log level ${c.log.level}`,
   ]

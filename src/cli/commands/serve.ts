@@ -1,7 +1,6 @@
 import type { Command } from 'commander'
-import { loadConfig } from '../../config/load.js'
 import { Service } from '../../service/service.js'
-import { DEMO_FEEDS } from '../open-feeds.js'
+import { loadConfigOrDemo } from '../open-feeds.js'
 import { log, setLogLevel } from '../../log.js'
 import type { Config } from '../../config/types.js'
 
@@ -36,11 +35,7 @@ async function load (opts: ServeOptions): Promise<Config> {
     preset: opts.preset,
     workers: opts.workers === undefined ? undefined : Number(opts.workers)
   }
-  let config = await loadConfig(opts.config, overrides)
-  if (config.feeds.sources.length === 0 && config.feeds.blocklist.length === 0 && config.feeds.snapshot === null) {
-    log.info({ path: DEMO_FEEDS }, 'no feeds configured: serving the demo feeds')
-    config = await loadConfig(opts.config, { ...overrides, feeds: [DEMO_FEEDS] })
-  }
+  const config = await loadConfigOrDemo(opts.config, overrides)
   setLogLevel(config.log.level)
   return config
 }
