@@ -3,6 +3,7 @@ import { BatchBuilder, type Peer, type SealedBatch } from '../input/batch.js'
 import type { MatchPool } from '../pool/pool.js'
 import type { MatchResult, MatchTask } from '../pool/protocol.js'
 import type { Connection } from '../input/syslog-tcp.js'
+import type { FeedMeta } from '../index/types.js'
 
 /** Where a batch's frames go: the SIEM (through the emitter), or back to a reply-back connection. */
 export interface FrameSink {
@@ -32,14 +33,15 @@ interface Slot {
   reply?: Connection
   receivedAt: number
   submittedAt: number
-  gen: number
+  feeds: FeedMeta[]
 }
 
 /** What the dispatcher reports for each batch, for statistics. */
 export interface BatchDone {
   result: MatchResult
   reply?: Connection
-  gen: number
+  /** The feeds of the generation the batch was matched against: its counters use their ids. */
+  feeds: FeedMeta[]
   /** ms from the batch's first event received to its frames handed to the sink. */
   latency: number
   /** ms the workers took. */
@@ -182,7 +184,7 @@ export class Dispatcher extends EventEmitter {
 
   private submit (p: Pending): void {
     const t = this.task()
-    const slot: Slot = { seq: this.seq++, reply: p.reply, receivedAt: p.batch.receivedAt, submittedAt: performance.now(), gen: t.gen.id }
+    const slot: Slot = { seq: this.seq++, reply: p.reply, receivedAt: p.batch.receivedAt, submittedAt: performance.now(), feeds: t.gen.feeds }
     this.order.push(slot)
     const finished = p.reply?.sendFinished === true
     this.pool.run({ ...t, batch: p.batch, finished }).then(
@@ -227,7 +229,7 @@ export class Dispatcher extends EventEmitter {
       this.emit('batch', {
         result,
         reply: slot.reply,
-        gen: slot.gen,
+        feeds: slot.feeds,
         latency: Date.now() - slot.receivedAt,
         matchTime: performance.now() - slot.submittedAt
       } satisfies BatchDone)

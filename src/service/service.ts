@@ -181,10 +181,8 @@ export class Service {
   }
 
   private onBatch (b: BatchDone): void {
-    const gen = this.feeds.current.id === b.gen ? this.feeds.current : undefined
-    const feeds = gen?.feeds ?? this.feeds.current.feeds
     const counted = b.reply === undefined || b.reply.saveStatistics
-    this.stats.addBatch(b.result.counters, feeds, b.result.frames.length, b.latency, counted)
+    this.stats.addBatch(b.result.counters, b.feeds, b.result.frames.length, b.latency, counted)
   }
 
   private onFeedsLoaded (r: LoadReport): void {
