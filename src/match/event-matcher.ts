@@ -5,7 +5,7 @@ import { Candidates, type RuleType } from '../extract/types.js'
 import type { Extractor } from '../extract/extractor.js'
 import { parseIpv4 } from '../extract/scanner.js'
 import { getField } from '../feeds/fields.js'
-import { lookupHost, lookupValue } from './query.js'
+import { isAllowlisted, lookupHost, lookupValue } from './query.js'
 import { normalizeUrl } from './normalize/url.js'
 import type { Detection } from './detection.js'
 
@@ -148,7 +148,7 @@ export class EventMatcher {
       hits.clear()
       const value = this.lookup(extractor, kind, i, hits)
       if (value === null || hits.length === 0) continue
-      if (this.allowlisted(hits)) { c.allowlisted++; continue }
+      if (isAllowlisted(this.index, hits)) { c.allowlisted++; continue }
       for (let h = 0; h < hits.length; h++) {
         const rec = hits.recs[h]
         if (this.duplicate(rec, value)) continue // one detection per (event, record, normalized value)
@@ -257,12 +257,6 @@ export class EventMatcher {
     }
     const r = lookupValue(this.index, 'domain', extractor.value(cands, i), hits)
     return r === null ? null : r.value
-  }
-
-  /** Allowlist entries use the feeds' semantics; one hit on one silences the value. */
-  private allowlisted (hits: Hits): boolean {
-    for (let h = 0; h < hits.length; h++) if (this.index.feed(hits.recs[h]).role === 'allow') return true
-    return false
   }
 }
 

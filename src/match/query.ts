@@ -90,14 +90,19 @@ function mayBeIp (host: string): boolean {
   return (last >= 0x30 && last <= 0x39) || host.includes(':')
 }
 
+/** Allowlist entries use the feeds' semantics; one hit on one silences the value (DESIGN.md section 3). */
+export function isAllowlisted (index: FeedIndex, hits: Hits): boolean {
+  for (let h = 0; h < hits.length; h++) if (index.feed(hits.recs[h]).role === 'allow') return true
+  return false
+}
+
 function collect (index: FeedIndex, hits: Hits): { matches: Match[], allowlisted: boolean } {
+  if (isAllowlisted(index, hits)) return { matches: [], allowlisted: true }
   const matches: Match[] = []
   const seen = new Set<number>()
   for (let i = 0; i < hits.length; i++) {
     const rec = hits.recs[i]
     const feed = index.feed(rec)
-    // Allowlist entries use the same semantics as feeds; any hit on one silences the value.
-    if (feed.role === 'allow') return { matches: [], allowlisted: true }
     if (seen.has(rec)) continue // one detection per (value, record)
     seen.add(rec)
     matches.push({ rec, feed: feed.name, category: feed.category, matched: hits.matched[i], type: hits.types[i] })
