@@ -4,7 +4,8 @@
  * (DESIGN §1 rule 4), and spills to a disk spool when memory is full (order: transports/outbox.ts).
  *
  * Bounds. `buffered` (queued, waiting for the spool, and written but unconfirmed) stays under
- * queue.maxBytes plus one write: a write arriving above it (the caller went on
+ * queue.maxBytes plus one write, not counting window bytes put back in front after a drop (held
+ * beside the queue until then): a write arriving above it (the caller went on
  * past false) is dropped, counted and announced with 'drop'. write() returns false from
  * highWaterMark on (default half of queue.maxBytes: the room above takes the pool's batches
  * already in flight); with a spool that has room it spills instead. The spool is bounded by
@@ -50,6 +51,8 @@ export class Emitter extends EventEmitter {
   #state: 'new' | 'started' | 'closing' = 'new'
   #timer: NodeJS.Timeout | null = null
   #overdue = false
+  /** Bytes of the resend window put back in front of the queue at the last drop, not yet sent again. */
+  #requeuedWindow = 0
   #wantDrain = false
   #drainQueued = false
   #lost = false
@@ -134,7 +137,11 @@ export class Emitter extends EventEmitter {
       return true
     }
     if (frames.length === 0) return !this.needsDrain
-    if (this.buffered >= this.#o.queueMaxBytes && !this.#box.canSpill(frames.length)) {
+    // Window bytes put back in front at a drop were already held beside the queue: they do not
+    // use up the queue's room (memory stays under queue.maxBytes + resendBytes). They sit at the
+    // head's front and leave first, so what is left of them is at most the head's size.
+    const requeued = Math.min(this.#requeuedWindow, this.#box.head.bytes)
+    if (this.buffered - requeued >= this.#o.queueMaxBytes && !this.#box.canSpill(frames.length)) {
       // The caller went on past false and past the room above the mark: a bug upstream. Memory
       // stays bounded (DESIGN §8); the drop is counted and announced, never silent.
       this.#drop('overflow', frames.length)
@@ -205,7 +212,7 @@ export class Emitter extends EventEmitter {
   #requeue (s: Session, withWindow = true): void {
     const { resent, pending } = s.takeUnconfirmed()
     if (!withWindow) resent.length = 0
-    for (const b of resent) this.counters.bytesResent += b.length
+    for (const b of resent) { this.counters.bytesResent += b.length; this.#requeuedWindow += b.length }
     this.#box.head.unshiftAll(resent.concat(pending))
   }
 
@@ -230,7 +237,9 @@ export class Emitter extends EventEmitter {
     const head = this.#box.head
     while (head.length > 0 && !s.link.stream.writableNeedDrain) {
       if (!this.#overdue && head.bytes < this.#o.batchMaxBytes) break
-      s.write(this.#box.takeBatch(this.#o.batchMaxBytes), this.#confirmed)
+      const batch = this.#box.takeBatch(this.#o.batchMaxBytes)
+      this.#requeuedWindow = Math.max(0, this.#requeuedWindow - batch.length)
+      s.write(batch, this.#confirmed)
     }
     if (head.length === 0) {
       this.#overdue = false

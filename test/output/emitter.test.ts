@@ -174,3 +174,32 @@ test('backoff doubles up to the maximum, with jitter in the upper half', () => {
   assert.equal(backoffDelay(10, b, () => 1), 1000)
   assert.equal(backoffDelay(10, b, () => 0), 500)
 })
+
+test('after a drop the resend window goes back in front without using up the queue: a small write still goes in', T, async (t) => {
+  const first = await Receiver.listen()
+  const port = first.port
+  // A window larger than the whole queue: once it is put back in front at the drop, `buffered`
+  // passes queue.maxBytes, and a write (a service event such as output_lost) must still be taken.
+  const queueMax = 256 * 1024
+  const em = new Emitter(tcp(port, { queue: { maxBytes: queueMax }, resendBytes: 2 * queueMax }))
+  cleanup(t, em, first)
+  const drops: string[] = []
+  em.on('drop', (reason: string) => { drops.push(reason) })
+  await em.start()
+  let next = 0
+  while (next < 40_000) {
+    if (!em.write(frames(next, next + 20))) await once(em, 'drain')
+    next += 20
+  }
+  await waitFor(() => first.lines.length >= next, 'the first receiver read everything')
+  await waitFor(() => em.resendHeld > queueMax, 'a resend window larger than the queue')
+  const lost = once(em, 'lost')
+  await first.kill()
+  await lost
+  assert.ok(em.buffered >= queueMax, `the window is back in the queue (buffered ${em.buffered})`)
+  em.write(frames(next, next + 1))
+  assert.deepEqual(drops, [], 'nothing dropped')
+  const second = await Receiver.listen(port)
+  cleanup(t, second)
+  await waitFor(() => numbers(second.lines).includes(next), 'the late write arrives')
+})
