@@ -47,6 +47,31 @@ export class BatchReader {
   peer (i: number): Peer { return this.batch.peers[this.peerIdx[i]] }
 }
 
+/** Bytes of the ArrayBuffer of a batch of at most `maxBytes` bytes and `maxEvents` events. */
+export function batchBufferSize (maxBytes: number, maxEvents: number): number {
+  return align(maxBytes) + 4 * (maxEvents + 1) + align(2 * maxEvents)
+}
+
+/**
+ * Spent batch buffers, handed back by the workers with their results, for the next batches: a
+ * steady stream then allocates no new 256 KiB buffer per batch, whose external memory drove the
+ * main isolate into a major GC every few dozen batches. Keeps at most `keep`; others are dropped.
+ */
+export class BatchBuffers {
+  private readonly free: ArrayBuffer[] = []
+
+  constructor (readonly size: number, readonly keep: number) {}
+
+  take (): ArrayBuffer {
+    return this.free.pop() ?? new ArrayBuffer(this.size)
+  }
+
+  /** Takes back a buffer once nothing reads it (a detached or foreign-sized one is ignored). */
+  give (ab: ArrayBuffer): void {
+    if (ab.byteLength === this.size && this.free.length < this.keep) this.free.push(ab)
+  }
+}
+
 /**
  * Accumulates events into a batch on the main thread. Event bytes are copied once, straight into
  * the ArrayBuffer that will be transferred; only the small offsets array is copied at sealing.
@@ -65,7 +90,12 @@ export class BatchBuilder {
   private used = 0
   private receivedAt = 0
 
-  constructor (readonly maxBytes: number, readonly maxEvents: number) {
+  private readonly buffers: BatchBuffers
+
+  /** `buffers`: where sealed batches' buffers come from (shared by the builders of one dispatcher). */
+  constructor (readonly maxBytes: number, readonly maxEvents: number, buffers?: BatchBuffers) {
+    this.buffers = buffers ?? new BatchBuffers(batchBufferSize(maxBytes, maxEvents), 0)
+    if (this.buffers.size < batchBufferSize(maxBytes, maxEvents)) throw new RangeError('batch buffers too small for the batch geometry')
     this.offsets = new Uint32Array(maxEvents + 1)
     this.peerIdx = new Uint16Array(maxEvents)
     this.fresh()
@@ -106,7 +136,7 @@ export class BatchBuilder {
   }
 
   private fresh (): void {
-    this.buffer = new ArrayBuffer(align(this.maxBytes) + 4 * (this.maxEvents + 1) + align(2 * this.maxEvents))
+    this.buffer = this.buffers.take()
     this.data = Buffer.from(this.buffer)
     this.n = 0
     this.used = 0

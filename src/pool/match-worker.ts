@@ -1,11 +1,11 @@
-import { Piscina } from 'piscina'
+import { Piscina, transferableSymbol, valueSymbol } from 'piscina'
 import { FeedIndex } from '../index/feed-index.js'
 import { compileExtractor, type Extractor } from '../extract/extractor.js'
 import { createRenderer, type Renderer } from '../output/renderer.js'
 import { BatchReader } from '../input/batch.js'
 import { EventMatcher, bufferClean, spanChecked } from '../match/event-matcher.js'
 import type { Detection } from '../match/detection.js'
-import { encodeResult, type MatchTask, type WorkerConfig } from './protocol.js'
+import { encodeResult, type MatchReply, type MatchTask, type WorkerConfig } from './protocol.js'
 
 // Worker entry: nothing runs at load time (CONVENTIONS.md rule 6). Workers hold no state but
 // views of FeedIndex generations and what they compile from the config, both cached by id.
@@ -31,7 +31,10 @@ function matcherFor (task: MatchTask): EventMatcher {
   return gen.matcher
 }
 
-/** Matches one batch; returns one transferred buffer of frames and counters. */
+/**
+ * Matches one batch; returns one transferred buffer of frames and counters, and moves the batch's
+ * buffer back with it for reuse (nothing here reads it after this).
+ */
 export default function matchBatch (task: MatchTask): unknown {
   const { extractors, renderer } = compile(task.cfg)
   const matcher = matcherFor(task)
@@ -52,5 +55,6 @@ export default function matchBatch (task: MatchTask): unknown {
     const n = matcher.matchEvent(extractor, data, start, end, peer.ip, time, emit, spanChecked(clean, data, start, end))
     if (finished) frames.push(renderer.finishedFrame({ time, sourceIp: peer.ip, detections: n, rules: matcher.lastRuleValues(extractor) }))
   }
-  return Piscina.move(encodeResult(frames.join(''), matcher.takeCounters()))
+  const reply: MatchReply = { result: encodeResult(frames.join(''), matcher.takeCounters()), batch: task.batch.buffer }
+  return Piscina.move({ [transferableSymbol]: [reply.result, reply.batch], [valueSymbol]: reply })
 }

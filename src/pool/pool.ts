@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import { Piscina } from 'piscina'
 import { FeedmatchError } from '../errors.js'
 import { workerUrl } from '../util/worker-url.js'
-import { decodeResult, type MatchResult, type MatchTask } from './protocol.js'
+import { decodeResult, type MatchReply, type MatchResult, type MatchTask } from './protocol.js'
 
 export interface MatchPoolOptions {
   /** Worker threads (an integer: Piscina is given exactly this many). */
@@ -33,8 +33,9 @@ export class MatchPool extends EventEmitter {
       // Our own gate bounds the queue; Piscina's stays unbounded so a gated submit never throws.
       maxQueue: Infinity,
       idleTimeout: Infinity,
-      // Workers inherit execArgv so tests running the sources through tsx work the same way.
-      execArgv: process.execArgv
+      concurrentTasksPerWorker: 2,
+      // No execArgv: Node's default hands workers the parent's options minus the V8 and
+      // process-wide ones, which Worker refuses (`node --max-old-space-size=N` must still work).
     })
     this.piscina.on('error', (err: Error) => this.emit('error', new FeedmatchError('FM_ERR_WORKER', `a match worker failed: ${err.message}`, { cause: err })))
   }
@@ -44,14 +45,16 @@ export class MatchPool extends EventEmitter {
 
   get pending (): number { return this.inFlight }
 
+  get maxInFlight (): number { return this.opts.maxInFlight }
+
   get threads (): number { return this.piscina.threads.length }
 
   /** Submits a batch (its buffer is transferred away); resolves with its frames and counters. */
   async run (task: MatchTask): Promise<MatchResult> {
     this.inFlight++
     try {
-      const ab = await this.piscina.run(task, { transferList: [task.batch.buffer] }) as ArrayBuffer
-      return decodeResult(ab)
+      const reply = await this.piscina.run(task, { transferList: [task.batch.buffer] }) as MatchReply
+      return decodeResult(reply)
     } finally {
       this.inFlight--
       if (this.inFlight === this.opts.maxInFlight - 1) this.emit('drain')

@@ -28,6 +28,14 @@ export interface MatchTask {
 export interface MatchResult {
   frames: Buffer
   counters: MatchCounters
+  /** The batch's own buffer, moved back for the next batch (BatchBuffers). */
+  batch: ArrayBuffer | null
+}
+
+/** What a worker returns: the result buffer, and the batch's buffer it has done reading. */
+export interface MatchReply {
+  result: ArrayBuffer
+  batch: ArrayBuffer
 }
 
 // The result crosses back as ONE transferred ArrayBuffer: [u32 frames length][frames][msgpack
@@ -46,12 +54,13 @@ export function encodeResult (frames: string, counters: MatchCounters): ArrayBuf
   return ab
 }
 
-/** Main side: reads a result buffer without copying the frames. */
-export function decodeResult (ab: ArrayBuffer): MatchResult {
-  const buf = Buffer.from(ab)
+/** Main side: reads a worker's reply without copying the frames. */
+export function decodeResult (reply: MatchReply): MatchResult {
+  const buf = Buffer.from(reply.result)
   const framesLen = buf.readUInt32LE(0)
   return {
     frames: buf.subarray(HEADER, HEADER + framesLen),
-    counters: unpack(buf.subarray(HEADER + framesLen)) as MatchCounters
+    counters: unpack(buf.subarray(HEADER + framesLen)) as MatchCounters,
+    batch: reply.batch
   }
 }

@@ -27,8 +27,9 @@ export class ScanPool extends EventEmitter {
       atomics: 'sync',
       // The dispatcher bounds what is submitted; Piscina's queue never refuses.
       maxQueue: Infinity,
-      idleTimeout: Infinity,
-      execArgv: process.execArgv
+      idleTimeout: Infinity
+      // No execArgv: Node's default hands workers the parent's options minus the V8 and
+      // process-wide ones, which Worker refuses (`node --max-old-space-size=N` must still work).
     })
     this.piscina.on('error', (err: Error) => this.emit('error', new FeedmatchError('FM_ERR_WORKER', `a scan worker failed: ${err.message}`, { cause: err })))
   }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import { BatchBuilder, type Peer, type SealedBatch } from '../input/batch.js'
+import { BatchBuffers, BatchBuilder, batchBufferSize, type Peer, type SealedBatch } from '../input/batch.js'
 import type { MatchPool } from '../pool/pool.js'
 import type { MatchResult, MatchTask } from '../pool/protocol.js'
 import type { Connection } from '../input/syslog-tcp.js'
@@ -58,6 +58,8 @@ export interface BatchDone {
  */
 export class Dispatcher extends EventEmitter {
   private readonly main: BatchBuilder
+  /** Batch buffers back from the workers, for the next batches of every builder. */
+  private readonly buffers: BatchBuffers
   /** Reply-back connections: their own batches, and how many of them are not yet written back. */
   private readonly replies = new Map<number, { builder: BatchBuilder, conn: Connection, outstanding: number, ending: boolean }>()
   private readonly pending: Pending[] = []
@@ -76,7 +78,9 @@ export class Dispatcher extends EventEmitter {
     private readonly opts: DispatcherOptions
   ) {
     super()
-    this.main = new BatchBuilder(opts.batchBytes, opts.batchEvents)
+    // Enough to hold every batch that can be out at once: pending, in flight, and being filled.
+    this.buffers = new BatchBuffers(batchBufferSize(opts.batchBytes, opts.batchEvents), opts.maxPending + pool.maxInFlight + 1)
+    this.main = new BatchBuilder(opts.batchBytes, opts.batchEvents, this.buffers)
     output.on('drain', () => this.deliver())
     pool.on('drain', () => this.pump())
   }
@@ -99,7 +103,7 @@ export class Dispatcher extends EventEmitter {
     if (reply !== undefined) {
       let r = this.replies.get(reply.id)
       if (r === undefined) {
-        r = { builder: new BatchBuilder(this.opts.batchBytes, this.opts.batchEvents), conn: reply, outstanding: 0, ending: false }
+        r = { builder: new BatchBuilder(this.opts.batchBytes, this.opts.batchEvents, this.buffers), conn: reply, outstanding: 0, ending: false }
         this.replies.set(reply.id, r)
         reply.socket.once('close', () => { this.sealReply(reply.id); this.replies.delete(reply.id) })
       }
@@ -188,7 +192,11 @@ export class Dispatcher extends EventEmitter {
     this.order.push(slot)
     const finished = p.reply?.sendFinished === true
     this.pool.run({ ...t, batch: p.batch, finished }).then(
-      (result) => { slot.result = result; this.deliver() },
+      (result) => {
+        if (result.batch !== null) this.buffers.give(result.batch)
+        slot.result = result
+        this.deliver()
+      },
       (err: Error) => { slot.failed = err; this.deliver() }
     )
   }

@@ -1,30 +1,55 @@
 import type { MatchCounters } from '../match/event-matcher.js'
 import type { FeedMeta } from '../index/types.js'
 
-/** Log-scale latency histogram (1 ms .. ~65 s), enough for p50/p99 without keeping samples. */
+/** Below this many ms each millisecond has its own bucket. */
+const LINEAR_MS = 16
+/** Each power of two above LINEAR_MS is cut into this many buckets: at most 12.5% over. */
+const SUB = 8
+const SUB_BITS = 3
+/** Largest power of two kept apart (2^20 ms, about 17 minutes); slower batches share its buckets. */
+const MAX_EXP = 20
+
+/**
+ * Latency histogram (ms): exact below 16 ms, then eight buckets per power of two, so a quantile
+ * is read to within 12.5% without keeping samples (the scheme of HdrHistogram, at low precision).
+ */
 export class LatencyHistogram {
-  private readonly buckets = new Uint32Array(18)
+  private readonly buckets = new Uint32Array(LINEAR_MS + (MAX_EXP - Math.log2(LINEAR_MS) + 1) * SUB)
   private n = 0
 
   record (ms: number): void {
-    const b = ms <= 1 ? 0 : Math.min(this.buckets.length - 1, Math.ceil(Math.log2(ms)))
-    this.buckets[b]++
+    this.buckets[bucketOf(ms)]++
     this.n++
   }
 
-  /** Upper bound (ms) of the bucket holding the q-quantile. */
+  /** Upper bound (ms) of the bucket holding the q-quantile: the true value is at most this. */
   quantile (q: number): number {
     if (this.n === 0) return 0
     let seen = 0
     const want = q * this.n
     for (let b = 0; b < this.buckets.length; b++) {
       seen += this.buckets[b]
-      if (seen >= want) return 2 ** b
+      if (seen >= want) return upperBound(b)
     }
-    return 2 ** (this.buckets.length - 1)
+    return upperBound(this.buckets.length - 1)
   }
 
   get count (): number { return this.n }
+}
+
+function bucketOf (ms: number): number {
+  const v = Math.max(0, Math.ceil(ms))
+  if (v < LINEAR_MS) return v
+  const e = Math.min(MAX_EXP, Math.floor(Math.log2(v)))
+  const sub = Math.min(SUB - 1, Math.floor((v - 2 ** e) / 2 ** (e - SUB_BITS)))
+  return LINEAR_MS + (e - Math.log2(LINEAR_MS)) * SUB + sub
+}
+
+function upperBound (b: number): number {
+  if (b < LINEAR_MS) return b
+  const e = Math.floor((b - LINEAR_MS) / SUB) + Math.log2(LINEAR_MS)
+  const sub = (b - LINEAR_MS) % SUB
+  return 2 ** e + (sub + 1) * 2 ** (e - SUB_BITS)
 }
 
 /** Per-feed usage: what CyberTrace calls feed usage statistics. */

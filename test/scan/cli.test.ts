@@ -37,6 +37,12 @@ test('stdin (-) gives the same detections as the file, named (stdin); gzip on st
   assert.deepEqual(ndjson(gz.stdout), ndjson(plain.stdout))
 })
 
+test('node options before the script (--max-old-space-size) reach node, not the workers, which Worker would refuse', async () => {
+  const r = await cli(['scan', '--feeds', FEEDS, '--no-progress', EVENTS], { nodeArgs: ['--max-old-space-size=2048'] })
+  assert.equal(r.code, 1, r.stderr)
+  assert.deepEqual(ndjson(r.stdout), all)
+})
+
 test('exit codes: 0 when nothing is found, 1 on detections, 2 on errors; stderr is quiet when not a TTY', async () => {
   const clean = await cli(['scan', '--feeds', FEEDS, join(dir, 'clean.log')])
   assert.equal(clean.code, 0, clean.stderr)

@@ -20,10 +20,10 @@ export const RANGE = 4096
 
 export interface Run { code: number, stdout: string, stderr: string }
 
-/** Runs `feedmatch ARGS` (compiled) in `cwd`, with `input` on stdin. */
-export function cli (args: string[], opts: { cwd?: string, input?: string | Buffer } = {}): Promise<Run> {
+/** Runs `feedmatch ARGS` (compiled) in `cwd`, with `input` on stdin; `nodeArgs` go to node itself. */
+export function cli (args: string[], opts: { cwd?: string, input?: string | Buffer, nodeArgs?: string[] } = {}): Promise<Run> {
   return new Promise((resolve) => {
-    const child = execFile(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? ROOT, maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, [...(opts.nodeArgs ?? []), CLI, ...args], { cwd: opts.cwd ?? ROOT, maxBuffer: 256 << 20 }, (err, stdout, stderr) => {
       resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? -1, stdout, stderr })
     })
     child.stdin?.end(opts.input)

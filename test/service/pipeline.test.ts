@@ -26,7 +26,9 @@ describe('serve: the verification events through TCP, UDP and reply-back', { tim
     svc = await ServiceProcess.start([
       '--listen', 'tcp://127.0.0.1:0', '--listen', 'udp://127.0.0.1:0',
       '--output', `tcp://127.0.0.1:${siem.port}`, '--preset', 'alienvault'
-    ])
+    // A V8 option before the script, as production runs with big feeds do: Worker refuses those
+    // in execArgv, so a pool that handed the workers process.execArgv never started.
+    ], { nodeArgs: ['--max-old-space-size=2048'] })
   })
   after(async () => {
     svc?.kill()
