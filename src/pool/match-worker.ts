@@ -5,41 +5,49 @@ import { createRenderer, type Renderer } from '../output/renderer.js'
 import { BatchReader } from '../input/batch.js'
 import { EventMatcher, bufferClean, spanChecked } from '../match/event-matcher.js'
 import type { Detection } from '../match/detection.js'
-import { encodeResult, type MatchReply, type MatchTask, type WorkerConfig } from './protocol.js'
+import { encodeResult, type MatchReply, type WireTask, type WorkerConfig } from './protocol.js'
 
 // Worker entry: nothing runs at load time (CONVENTIONS.md rule 6). Workers hold no state but
 // views of FeedIndex generations and what they compile from the config, both cached by id.
 
 let gen: { id: number, index: FeedIndex, matcher: EventMatcher } | undefined
-let compiled: { version: number, extractors: Extractor[], renderer: Renderer } | undefined
+let compiled: { version: number, extractors: Extractor[], renderer: Renderer, finishedEvents: boolean, maxPerEvent: number } | undefined
 
 function compile (cfg: WorkerConfig): NonNullable<typeof compiled> {
   if (compiled?.version !== cfg.version) {
-    compiled = { version: cfg.version, extractors: cfg.sources.map(compileExtractor), renderer: createRenderer(cfg.output) }
+    compiled = { version: cfg.version, extractors: cfg.sources.map(compileExtractor), renderer: createRenderer(cfg.output), finishedEvents: cfg.finishedEvents, maxPerEvent: cfg.maxDetectionsPerEvent }
     gen = undefined // the matcher's per-event cap comes from the config too
   }
   return compiled
 }
 
-function matcherFor (task: MatchTask): EventMatcher {
-  // Keeping only the newest generation lets an old one be collected once no task names it:
-  // a task that still carries an old handle just opens a fresh view of it.
-  if (gen?.id !== task.gen.id) {
+/**
+ * The compiled config and matcher the task names, from what it carries or what this worker kept;
+ * undefined when it names ones this worker does not hold (the pool then sends them along).
+ * Only the newest generation is kept, so an old one can be collected once no task names it.
+ */
+function stateFor (task: WireTask): { c: NonNullable<typeof compiled>, matcher: EventMatcher } | undefined {
+  if (task.cfg !== undefined) compile(task.cfg)
+  if (compiled === undefined || compiled.version !== task.cfgVersion) return undefined
+  if (task.gen !== undefined && gen?.id !== task.gen.id) {
     const index = new FeedIndex(task.gen)
-    gen = { id: task.gen.id, index, matcher: new EventMatcher(index, task.cfg.maxDetectionsPerEvent) }
+    gen = { id: task.gen.id, index, matcher: new EventMatcher(index, compiled.maxPerEvent) }
   }
-  return gen.matcher
+  if (gen === undefined || gen.id !== task.genId) return undefined
+  return { c: compiled, matcher: gen.matcher }
 }
 
 /**
  * Matches one batch; returns one transferred buffer of frames and counters, and moves the batch's
  * buffer back with it for reuse (nothing here reads it after this).
  */
-export default function matchBatch (task: MatchTask): unknown {
-  const { extractors, renderer } = compile(task.cfg)
-  const matcher = matcherFor(task)
+export default function matchBatch (task: WireTask): unknown {
+  const state = stateFor(task)
+  if (state === undefined) return Piscina.move({ [transferableSymbol]: [task.batch.buffer], [valueSymbol]: { missing: true, batch: task.batch.buffer } satisfies MatchReply })
+  const { extractors, renderer } = state.c
+  const matcher = state.matcher
   const reader = new BatchReader(task.batch)
-  const finished = task.finished === true || task.cfg.finishedEvents
+  const finished = task.finished || state.c.finishedEvents
   const frames: string[] = []
   const emit = (d: Detection): void => { frames.push(renderer.detectionFrame(d)) }
   const time = task.batch.receivedAt
@@ -55,6 +63,6 @@ export default function matchBatch (task: MatchTask): unknown {
     const n = matcher.matchEvent(extractor, data, start, end, peer.ip, time, emit, spanChecked(clean, data, start, end))
     if (finished) frames.push(renderer.finishedFrame({ time, sourceIp: peer.ip, detections: n, rules: matcher.lastRuleValues(extractor) }))
   }
-  const reply: MatchReply = { result: encodeResult(frames.join(''), matcher.takeCounters()), batch: task.batch.buffer }
+  const reply = { result: encodeResult(frames.join(''), matcher.takeCounters()), batch: task.batch.buffer }
   return Piscina.move({ [transferableSymbol]: [reply.result, reply.batch], [valueSymbol]: reply })
 }

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events'
 import { Piscina } from 'piscina'
 import { FeedmatchError } from '../errors.js'
 import { workerUrl } from '../util/worker-url.js'
-import { decodeResult, type MatchReply, type MatchResult, type MatchTask } from './protocol.js'
+import { decodeResult, type MatchReply, type MatchResult, type MatchTask, type WireTask } from './protocol.js'
 
 export interface MatchPoolOptions {
   /** Worker threads (an integer: Piscina is given exactly this many). */
@@ -49,11 +49,21 @@ export class MatchPool extends EventEmitter {
 
   get threads (): number { return this.piscina.threads.length }
 
-  /** Submits a batch (its buffer is transferred away); resolves with its frames and counters. */
+  /**
+   * Submits a batch (its buffer is transferred away); resolves with its frames and counters. The
+   * task names its generation and config by id; a worker that lacks them hands the batch back and
+   * it goes again with both attached (the first batch of each worker after a change).
+   */
   async run (task: MatchTask): Promise<MatchResult> {
     this.inFlight++
     try {
-      const reply = await this.piscina.run(task, { transferList: [task.batch.buffer] }) as MatchReply
+      const wire: WireTask = { batch: task.batch, genId: task.gen.id, cfgVersion: task.cfg.version, finished: task.finished === true }
+      let reply = await this.piscina.run(wire, { transferList: [wire.batch.buffer] }) as MatchReply
+      if ('missing' in reply) {
+        const full: WireTask = { ...wire, batch: { ...task.batch, buffer: reply.batch }, gen: task.gen, cfg: task.cfg }
+        reply = await this.piscina.run(full, { transferList: [reply.batch] }) as MatchReply
+        if ('missing' in reply) throw new FeedmatchError('FM_ERR_WORKER', 'a match worker did not take the generation and config it was sent')
+      }
       return decodeResult(reply)
     } finally {
       this.inFlight--

@@ -24,6 +24,22 @@ export interface MatchTask {
   finished?: boolean
 }
 
+/**
+ * What crosses to a worker. The generation handle (dozens of SharedArrayBuffers and the feeds'
+ * metadata) and the compiled config cost about a tenth of a millisecond to clone per batch, so
+ * they travel only when the worker lacks them: a task names them by id, the worker keeps the last
+ * of each, and a worker that does not hold the named ones answers `missing` (with the batch's
+ * buffer back) and the task is sent again with both attached.
+ */
+export interface WireTask {
+  batch: SealedBatch
+  genId: number
+  cfgVersion: number
+  finished: boolean
+  gen?: GenerationHandle
+  cfg?: WorkerConfig
+}
+
 /** What a batch produced: ready-to-send frames and the counters. */
 export interface MatchResult {
   frames: Buffer
@@ -32,11 +48,11 @@ export interface MatchResult {
   batch: ArrayBuffer | null
 }
 
-/** What a worker returns: the result buffer, and the batch's buffer it has done reading. */
-export interface MatchReply {
-  result: ArrayBuffer
-  batch: ArrayBuffer
-}
+/**
+ * What a worker returns: the result buffer, and the batch's buffer it has done reading; or, when
+ * it lacks the task's generation or config, `missing` with the batch's buffer unread.
+ */
+export type MatchReply = { result: ArrayBuffer, batch: ArrayBuffer } | { missing: true, batch: ArrayBuffer }
 
 // The result crosses back as ONE transferred ArrayBuffer: [u32 frames length][frames][msgpack
 // counters], so no frame bytes are copied between threads (DESIGN.md section 1, rule 2).
@@ -54,8 +70,8 @@ export function encodeResult (frames: string, counters: MatchCounters): ArrayBuf
   return ab
 }
 
-/** Main side: reads a worker's reply without copying the frames. */
-export function decodeResult (reply: MatchReply): MatchResult {
+/** Main side: reads a worker's result without copying the frames. */
+export function decodeResult (reply: { result: ArrayBuffer, batch: ArrayBuffer }): MatchResult {
   const buf = Buffer.from(reply.result)
   const framesLen = buf.readUInt32LE(0)
   return {
