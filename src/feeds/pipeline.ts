@@ -1,15 +1,18 @@
+import { stat } from 'node:fs/promises'
 import type { IndexBuilder } from '../index/builder.js'
 import type { FeedMeta } from '../index/types.js'
 import type { ResolvedFeed } from '../config/feed-sources.js'
-import { FeedmatchError } from '../errors.js'
-import { indicatorKeys, type IndexKey } from '../match/keys.js'
-import { detectFormat } from './detect.js'
-import { PARSERS } from './formats/index.js'
-import { recordPolicy } from './filter.js'
-import { isSkipped, type ParsedItem } from './record.js'
+import { detectFormat, type FeedFormat } from './detect.js'
+import { ParseThread } from './parse-thread.js'
+import { RecordPreparer, addKey, feedReadError, parseFeed, type FeedTally } from './prepare.js'
+import type { FeedRecord, ParsedItem } from './record.js'
 
-/** How many skipped records a feed keeps with their line, for `feeds check` and the log. */
-const SKIP_SAMPLES = 10
+/**
+ * Feeds from this size on are parsed in a thread of their own. Starting one costs some 50 ms of
+ * module loading, about what parsing 2 MB costs: below a few MB (test fixtures, demo feeds,
+ * most custom lists) one thread is as fast.
+ */
+export const PARSE_THREAD_MIN_BYTES = 4 * 1024 * 1024
 
 /** What loading one feed produced, beside what went into the builder. */
 export interface FeedLoadResult {
@@ -20,21 +23,44 @@ export interface FeedLoadResult {
   duplicates: number
 }
 
+/** Options of startFeed and loadFeed. */
+export interface LoadOptions {
+  /** Files of at least this many bytes are parsed in a second thread (default PARSE_THREAD_MIN_BYTES; Infinity: never). */
+  parseThreadMinBytes?: number
+  /** Bytes of prepared records per chunk the parse thread posts (tests make it small to cut feeds everywhere). */
+  parseChunkBytes?: number
+  /** What startFeed returned for this feed, when its reading started ahead of loadFeed. */
+  start?: Promise<FeedStart>
+}
+
+/** How a feed is read: its format, and for a large file the parse thread already reading it. */
+export interface FeedStart {
+  format: FeedFormat
+  thread?: ParseThread
+}
+
+/**
+ * Detects a feed's format and, for a large file, starts its parse thread, so that the feed can be
+ * parsed while the build thread still indexes the one before (the thread's window bounds how far
+ * it gets). Pass the promise to loadFeed as `start`; whoever starts a feed and does not load it
+ * must close its thread.
+ */
+export async function startFeed (feed: ResolvedFeed, now: number, opts: LoadOptions = {}): Promise<FeedStart> {
+  const format = feed.format ?? await detectFormat(feed.path)
+  if (await fileSize(feed.path) < (opts.parseThreadMinBytes ?? PARSE_THREAD_MIN_BYTES)) return { format }
+  return { format, thread: new ParseThread(feed, format, now, opts.parseChunkBytes) }
+}
+
 /**
  * Reads one feed as a stream and adds its records to the builder: parse, apply the feed's policy
  * (filter, required fields, expiry), normalize every indicator into index keys, index them with
  * one shared context. Bad records are skipped and counted with their line; a feed that cannot be
  * read at all throws FM_ERR_FEED_READ and the caller decides what stays in service.
+ * A large feed file is parsed in a second thread while this one indexes (src/feeds/parse-thread.ts);
+ * both ways give the same index.
  */
-export async function loadFeed (builder: IndexBuilder, feed: ResolvedFeed, now = Date.now()): Promise<FeedLoadResult> {
-  const format = feed.format ?? await detectFormat(feed.path)
-  const parse = PARSERS[format]
-  const policy = recordPolicy({
-    filter: feed.filter,
-    required: feed.required,
-    expiry: feed.expiry,
-    now
-  })
+export async function loadFeed (builder: IndexBuilder, feed: ResolvedFeed, now = Date.now(), opts: LoadOptions = {}): Promise<FeedLoadResult> {
+  const { format, thread } = await (opts.start ?? startFeed(feed, now, opts))
   const meta: Omit<FeedMeta, 'id'> = {
     name: feed.name,
     category: feed.category,
@@ -49,80 +75,44 @@ export async function loadFeed (builder: IndexBuilder, feed: ResolvedFeed, now =
     skippedSamples: [],
     filtered: 0
   }
+  // Made first, so that a bad policy fails before the feed is registered (a parse thread reports
+  // it as its error instead, and the caller's rollback takes the feed back).
+  const prep = thread === undefined ? new RecordPreparer(feed, now) : undefined
   const feedId = builder.addFeed(meta)
-  const skip = (reason: string, line?: number): void => {
-    meta.skipped++
-    const kind = reasonKind(reason)
-    meta.skippedByReason[kind] = (meta.skippedByReason[kind] ?? 0) + 1
-    if (meta.skippedSamples.length < SKIP_SAMPLES) meta.skippedSamples.push({ line, reason })
-  }
-  let nextExpiry: number | undefined
-  const keys: IndexKey[] = []
   const duplicatesBefore = builder.duplicates
-
-  const take = (item: ParsedItem): void => {
-    if (isSkipped(item)) { skip(item.reason, item.line); return }
-    const dropped = policy(item)
-    if (dropped !== null) { meta.filtered++; return }
-    keys.length = 0
-    let firstError: string | undefined
-    for (const ind of item.indicators) {
-      const res = indicatorKeys(ind.value, ind.kind)
-      if ('error' in res) firstError ??= res.error
-      else for (const k of res) keys.push(k)
-    }
-    // A record with one good indicator out of three is still useful; one with none is skipped.
-    if (keys.length === 0) { skip(firstError ?? 'record has no indicator', item.line); return }
-    const ctx = builder.addContext(item.context)
-    for (const k of keys) addKey(builder, k, feedId, ctx, meta)
-    meta.records++
-    if (item.expires !== undefined && (nextExpiry === undefined || item.expires < nextExpiry)) nextExpiry = item.expires
-  }
-
-  try {
-    for await (const got of parse({
-      path: feed.path,
-      indicators: (feed.indicators ?? []).map((i) => ({ field: i.field, kind: i.type })),
-      records: feed.records,
-      csv: feed.csv
-    })) {
-      if (Array.isArray(got)) for (const item of got) take(item)
-      else take(got)
-    }
-  } catch (err) {
-    if (err instanceof FeedmatchError) throw err
-    throw new FeedmatchError('FM_ERR_FEED_READ', `feed "${feed.name}" (${feed.path}) could not be read: ${(err as Error).message}`, { cause: err })
-  }
+  const { nextExpiry, ...tally } = prep === undefined
+    ? await (thread as ParseThread).load(builder, feedId)
+    : await loadHere(builder, feedId, feed, format, prep)
+  Object.assign(meta, tally)
   builder.setFeedMeta(feedId, meta)
   return { meta: { ...meta, id: feedId }, nextExpiry, duplicates: builder.duplicates - duplicatesBefore }
 }
 
-function addKey (builder: IndexBuilder, k: IndexKey, feedId: number, ctx: number, meta: Omit<FeedMeta, 'id'>): void {
-  let counter: keyof FeedMeta['keys']
-  switch (k.t) {
-    case 'hash':
-      builder.addHash(k.bytes, feedId, ctx)
-      counter = k.type
-      break
-    case 'ip':
-      builder.addIp(k.bytes, k.prefix, feedId, ctx)
-      counter = k.prefix === k.bytes.length * 8 ? (k.bytes.length === 4 ? 'ipv4' : 'ipv6') : 'cidr'
-      break
-    case 'domain':
-    case 'host':
-      builder.addDomain(k.host, k.t, feedId, ctx)
-      counter = k.t
-      break
-    case 'url':
-      builder.addUrlMask(k.mask, feedId, ctx)
-      counter = 'url'
-      break
+/** The one-thread load: parse and index record by record. */
+async function loadHere (builder: IndexBuilder, feedId: number, feed: ResolvedFeed, format: FeedFormat, prep: RecordPreparer): Promise<FeedTally> {
+  const take = (item: ParsedItem): void => {
+    const keys = prep.take(item)
+    if (keys === null) return
+    const ctx = builder.addContext((item as FeedRecord).context)
+    for (const k of keys) addKey(builder, k, feedId, ctx)
   }
-  meta.keys[counter] = (meta.keys[counter] ?? 0) + 1
+  try {
+    for await (const got of parseFeed(feed, format)) {
+      if (Array.isArray(got)) for (const item of got) take(item)
+      else take(got)
+    }
+  } catch (err) {
+    throw feedReadError(feed, err)
+  }
+  return prep.tally
 }
 
-/** The stable part of a skip reason (before any quoted value or colon), so counts group by cause. */
-function reasonKind (reason: string): string {
-  const cut = reason.search(/[:"(]/)
-  return (cut > 0 ? reason.slice(0, cut) : reason).trim()
+/** The size of a feed file; -1 for a folder (a MISP feed: many small files) or what cannot be read (the parser says why). */
+async function fileSize (path: string): Promise<number> {
+  try {
+    const s = await stat(path)
+    return s.isFile() ? s.size : -1
+  } catch {
+    return -1
+  }
 }

@@ -1,7 +1,7 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { IndexBuilder } from './builder.js'
 import { FeedIndex } from './feed-index.js'
-import { loadFeed, type FeedLoadResult } from '../feeds/pipeline.js'
+import { loadFeed, startFeed, type FeedLoadResult, type FeedStart, type LoadOptions } from '../feeds/pipeline.js'
 import type { ResolvedFeed } from '../config/feed-sources.js'
 import type { GenerationHandle } from './types.js'
 
@@ -12,6 +12,8 @@ export interface BuildRequest {
   now: number
   /** The generation in service: a feed that fails keeps its version from there (shared, not copied). */
   previous?: GenerationHandle
+  /** BuildOptions.parseThreadMinBytes. */
+  parseThreadMinBytes?: number
 }
 
 /** A feed that failed to load as a whole, and what stands in for it in the new generation. */
@@ -41,23 +43,44 @@ async function build (req: BuildRequest): Promise<BuildResponse> {
   const started = performance.now()
   const builder = new IndexBuilder()
   const res: BuildResponse = { loaded: [], failed: [], duplicates: 0, buildMs: 0 }
-  for (const feed of req.feeds) {
-    const mark = builder.mark()
-    try {
-      res.loaded.push(await loadFeed(builder, feed, req.now))
-    } catch (err) {
-      // What the feed added before it failed goes: half a feed must not mix with its previous version.
-      builder.rollback(mark)
-      const e = err as { code?: string, message: string }
-      const failure: FeedFailure = { name: feed.name, path: feed.path, code: e.code ?? 'FM_ERR_FEED_READ', message: e.message, kept: 'none' }
-      carryOver(builder, req.previous, feed, failure)
-      res.failed.push(failure)
+  // Each feed starts reading (a large one in a parse thread of its own) as the one before it starts
+  // loading, so that its parsing overlaps the previous feed's: the parse threads and this one keep
+  // both cores busy, and each parse thread's window bounds how far it reads ahead.
+  const opts: LoadOptions = { parseThreadMinBytes: req.parseThreadMinBytes }
+  let next = startAhead(req.feeds[0], req.now, opts)
+  try {
+    for (let i = 0; i < req.feeds.length; i++) {
+      const feed = req.feeds[i]
+      const start = next
+      next = startAhead(req.feeds[i + 1], req.now, opts)
+      const mark = builder.mark()
+      try {
+        res.loaded.push(await loadFeed(builder, feed, req.now, { start }))
+      } catch (err) {
+        // What the feed added before it failed goes: half a feed must not mix with its previous version.
+        builder.rollback(mark)
+        const e = err as { code?: string, message: string }
+        const failure: FeedFailure = { name: feed.name, path: feed.path, code: e.code ?? 'FM_ERR_FEED_READ', message: e.message, kept: 'none' }
+        carryOver(builder, req.previous, feed, failure)
+        res.failed.push(failure)
+      }
     }
+  } finally {
+    // Only when the loop broke off: a feed started and never loaded keeps no thread running.
+    await (await next?.catch(() => undefined))?.thread?.close()
   }
   res.handle = builder.build(req.id)
   res.duplicates = builder.duplicates
   res.buildMs = performance.now() - started
   return res
+}
+
+/** startFeed for the feed after this one, if any; its failure waits for loadFeed to report it. */
+function startAhead (feed: ResolvedFeed | undefined, now: number, opts: LoadOptions): Promise<FeedStart> | undefined {
+  if (feed === undefined) return undefined
+  const started = startFeed(feed, now, opts)
+  started.catch(() => {}) // not unhandled: loadFeed awaits it and throws
+  return started
 }
 
 /**

@@ -13,6 +13,8 @@ export interface BuildOptions {
   now?: number
   /** The generation in service: a feed that fails to load keeps its version from there. */
   previous?: GenerationHandle
+  /** Feed files of at least this many bytes are parsed in a thread of their own (default: loadFeed's); tests set 0. */
+  parseThreadMinBytes?: number
 }
 
 /**
@@ -23,7 +25,7 @@ export interface BuildOptions {
  */
 export async function buildGeneration (feeds: ResolvedFeed[], opts: BuildOptions = {}): Promise<BuildResponse & { handle: NonNullable<BuildResponse['handle']> }> {
   // Posting the previous handle shares its SharedArrayBuffers with the worker: nothing is copied.
-  const req: BuildRequest = { id: nextGenerationId++, feeds, now: opts.now ?? Date.now(), previous: opts.previous }
+  const req: BuildRequest = { id: nextGenerationId++, feeds, now: opts.now ?? Date.now(), previous: opts.previous, parseThreadMinBytes: opts.parseThreadMinBytes }
   const worker = new Worker(workerUrl('build-worker', import.meta.url), { workerData: req })
   const res = await new Promise<BuildResponse>((resolve, reject) => {
     let settled = false
