@@ -3,7 +3,11 @@ import RE2 from 're2'
 /** How a connection's byte stream is cut into events. */
 export type FramingMode = 'auto' | 'lf' | 'octet' | 'delimiter'
 
-/** Called once per event with its bytes `buf[start, end)`; the bytes are only valid during the call. */
+/**
+ * Called once per event with its bytes `buf[start, end)`. The bytes never change afterwards (the
+ * framer hands over input chunks, which nothing reuses, or a copy of what it carried between
+ * chunks), so a consumer may keep `buf` and copy later (BatchBuilder copies runs of events at once).
+ */
 export type OnEvent = (buf: Buffer, start: number, end: number) => void
 
 /** Per-connection counts, summed into the input's counters. */
@@ -212,8 +216,11 @@ export class Framer {
   }
 
   private emitCarry (onEvent: OnEvent, trimCr: boolean): void {
-    if (trimCr) this.deliverTrimmed(this.carry, 0, this.carryLen, onEvent)
-    else this.deliver(this.carry, 0, this.carryLen, onEvent)
+    // The carry is reused for the next event, so the event goes out as a copy (see OnEvent): one
+    // small copy per chunk boundary.
+    const event = Buffer.from(this.carry.subarray(0, this.carryLen))
+    if (trimCr) this.deliverTrimmed(event, 0, event.length, onEvent)
+    else this.deliver(event, 0, event.length, onEvent)
     this.carryLen = 0
     this.skipping = false
   }

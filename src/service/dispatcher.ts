@@ -98,23 +98,32 @@ export class Dispatcher extends EventEmitter {
    * are always accepted (a paused socket delivers at most the chunk already read).
    */
   push (buf: Buffer, start: number, end: number, peer: Peer, reply?: Connection, dropIfFull = false): boolean {
+    // Hot path, once per event: no closure may be created here, since one would make V8 allocate
+    // a context for every call (it was half the main thread's garbage). They live in the helpers.
     if (dropIfFull && this.full) return false
-    let builder = this.main
-    if (reply !== undefined) {
-      let r = this.replies.get(reply.id)
-      if (r === undefined) {
-        r = { builder: new BatchBuilder(this.opts.batchBytes, this.opts.batchEvents, this.buffers), conn: reply, outstanding: 0, ending: false }
-        this.replies.set(reply.id, r)
-        reply.socket.once('close', () => { this.sealReply(reply.id); this.replies.delete(reply.id) })
-      }
-      builder = r.builder
-    }
+    const builder = reply === undefined ? this.main : this.replyBuilder(reply)
     const len = Math.min(end - start, this.opts.batchBytes)
     if (!builder.fits(len)) this.sealBuilder(builder, reply)
     builder.add(buf, start, start + len, peer)
     if (!builder.fits(1)) this.sealBuilder(builder, reply)
-    else if (this.timer === undefined) this.timer = setTimeout(() => this.flush(), this.opts.batchDelay)
+    else if (this.timer === undefined) this.armTimer()
     return true
+  }
+
+  /** The batch builder of a reply-back connection, made on its first event. */
+  private replyBuilder (reply: Connection): BatchBuilder {
+    let r = this.replies.get(reply.id)
+    if (r === undefined) {
+      r = { builder: new BatchBuilder(this.opts.batchBytes, this.opts.batchEvents, this.buffers), conn: reply, outstanding: 0, ending: false }
+      this.replies.set(reply.id, r)
+      reply.socket.once('close', () => { this.sealReply(reply.id); this.replies.delete(reply.id) })
+    }
+    return r.builder
+  }
+
+  /** A partly filled batch goes out after batchDelay at the latest. */
+  private armTimer (): void {
+    this.timer = setTimeout(() => this.flush(), this.opts.batchDelay)
   }
 
   /** Seals every partly filled batch now. */
