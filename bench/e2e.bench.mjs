@@ -6,8 +6,9 @@ import { join } from 'node:path'
 import { runBaseline } from './baseline.mjs'
 import { runServeBench } from './serve.bench.mjs'
 import { runFixedStringTool, rgSkipReason, which } from './grep.bench.mjs'
+import { runGzBench } from './gz.bench.mjs'
 import { fmt, ratio } from './lib/report.mjs'
-import { FEED_FILES } from './lib/data.mjs'
+import { FEED_FILES, ensureGzSet } from './lib/data.mjs'
 
 /** Most a substring tool may scan (after its setup) before the rest of the corpus is left out. */
 const TOOL_SCAN_MS = { quick: 20_000, full: 120_000 }
@@ -39,6 +40,14 @@ async function scanRow ({ quick, corpus, feedFiles }, skipped) {
   return await mod.runScanBench({ quick, corpus, feeds: feedFiles })
 }
 
+/** Issue 4's .gz archive set: the corpus in 4 gzip parts (made on first use, reused), zcat and scan on it. */
+async function gzRun ({ quick, corpus, feedFiles, meta }) {
+  const set = await ensureGzSet(corpus, quick)
+  if (set.generatedMs > 0) console.log(`  gz archive set made in ${(set.generatedMs / 1000).toFixed(1)} s (${set.dir}, reused next time)`)
+  const r = await runGzBench({ quick, gzDir: set.dir, feedFiles, lines: meta.lines, expectedDetections: meta.expectedDetections })
+  return { ...r, generatedMs: set.generatedMs }
+}
+
 /**
  * Runs every comparison on `corpus` (with its sidecar `meta` from scripts/make-corpus.mjs) against
  * the indicator set in `indicators`; prints the table; returns rows, skipped lines and footnotes.
@@ -56,6 +65,11 @@ export async function runEndToEnd ({ quick, corpus, meta, indicators }) {
   const baseName = 'Node baseline (V8 RegExp + Set, 1 thread)'
   const before = await attempt(baseName, 'Node baseline', () => runBaseline({ list, corpus }), skipped)
   const scan = await attempt('feedmatch scan', 'feedmatch scan', () => scanRow({ quick, corpus, feedFiles }, skipped), skipped)
+  // Not a row of the table (its MB/s are of another input): a footnote, and endToEnd.gz in the JSON.
+  const gz = await attempt('gz archive set: zcat alone, feedmatch scan on the .gz files, zcat | feedmatch scan -', 'gz', () => gzRun({ quick, corpus, feedFiles, meta }), skipped)
+  for (const [key, label] of [['zcat', 'zcat alone'], ['pipe', 'zcat | feedmatch scan -']]) {
+    if (gz?.[key]?.skipped !== undefined) skipped.push(`gz archive set, ${label}: ${gz[key].skipped}`)
+  }
   const serve = await attempt('feedmatch serve (TCP to TCP)', 'feedmatch serve', () => runServeBench({ quick, corpus, lines, feedFiles, expectedDetections: meta.expectedDetections }), skipped)
   // Its slow-receiver and feed-swap runs fail apart from it: each becomes a skipped line of its own.
   for (const [key, label] of [['slowReceiver', 'slow receiver'], ['feedSwap', 'feed swap']]) {
@@ -90,13 +104,13 @@ export async function runEndToEnd ({ quick, corpus, meta, indicators }) {
     'vs baseline': ratio(r.mbPerSec, baseMb)
   }])))
   for (const s of skipped) console.log(`  skipped: ${s}`)
-  const footnotes = footnotesFor({ rows, meta, serve, base, quick })
+  const footnotes = footnotesFor({ rows, meta, serve, base, quick, gz })
   footnotes.forEach((f, i) => console.log(`  ${i + 1}. ${f}`))
-  return { corpus: meta, rows, skipped, footnotes, baselineMbPerSec: baseMb }
+  return { corpus: meta, rows, skipped, footnotes, baselineMbPerSec: baseMb, gz }
 }
 
 /** Why the counts and the setup times differ between tools, with this run's figures. */
-function footnotesFor ({ rows, meta, serve, base, quick }) {
+function footnotesFor ({ rows, meta, serve, base, quick, gz }) {
   const p = meta.planted
   const sign = (n) => n === null ? 'n/a (partial)' : n >= 0 ? `+${n}` : String(n)
   const diff = rows.map((r) => `${r.short} ${sign(r.vsExpected)}`).join(', ')
@@ -120,9 +134,34 @@ function footnotesFor ({ rows, meta, serve, base, quick }) {
     notes.push(`serve latency at half its maximum rate (${fmt(h.mbPerSec, 1)} MB/s for ${fmt(h.seconds, 1)} s): p99 ${fmt(h.latencyP99Ms)} ms, p50 ${fmt(h.latencyP50Ms)} ms (batch latency from accept to emit, the service's final statistics; its histogram is exact below 16 ms and reads at most 12.5% high above).`)
   }
   const baseMb = base?.mbPerSec ?? null
+  if (gz !== null && gz !== undefined) notes.push(gzNote(gz, baseMb))
   if (serve?.slowReceiver !== undefined && serve.slowReceiver.skipped === undefined) notes.push(slowReceiverNote(serve.slowReceiver, serve, baseMb))
   if (serve?.feedSwap !== undefined && serve.feedSwap.skipped === undefined) notes.push(feedSwapNote(serve.feedSwap, serve, baseMb))
   return notes
+}
+
+/**
+ * The .gz archive set's footnote: zcat alone (the speed limit of a pipe through it), feedmatch scan
+ * on the .gz files and zcat piped into it, in MB/s of decompressed bytes, and their counts.
+ */
+function gzNote (g, baseMb) {
+  const zMb = g.zcat.mbPerSec
+  const vsZcat = (r) => zMb === undefined ? '' : `= ${ratio(r.mbPerSec, zMb)} zcat, `
+  // Said only when off: scan's bytes and lines must be those of the corpus the set inflates to.
+  const counted = (r) => (r.bytesAreDecompressed ? '' : `; it counted ${fmt(r.bytes / 1e6)} MB, not the ${fmt(g.rawBytes / 1e6)} MB the set inflates to`) +
+    (r.linesMatchCorpus === false ? `; it counted ${fmt(r.lines)} lines, not the corpus's ${fmt(g.lines)}` : '')
+  const zcat = zMb === undefined
+    ? `zcat alone not measured (${g.zcat.skipped})`
+    : `zcat alone ${fmt(zMb, 1)} MB/s to /dev/null (one process, one core; the faster of ${g.zcat.runsMbPerSec.length} runs, ${g.zcat.runsMbPerSec.map((x) => fmt(x, 1)).join(' and ')}; ` +
+      `${g.zcatParallel.processes} zcat at once, a file each in turn: ${fmt(g.zcatParallel.mbPerSec, 1)} MB/s)`
+  const pipe = g.pipe.skipped !== undefined ? '' : `; zcat | feedmatch scan - ${fmt(g.pipe.mbPerSec, 1)} MB/s (= ${ratio(g.pipe.mbPerSec, zMb)} zcat${counted(g.pipe)})`
+  const expected = g.expectedDetections === undefined ? '' : ` of ${fmt(g.expectedDetections)} expected`
+  const detections = g.pipe.skipped !== undefined
+    ? `detections ${fmt(g.scan.detections)}${expected}`
+    : `detections ${fmt(g.scan.detections)} (scan on the .gz files) and ${fmt(g.pipe.detections)} (through zcat)${expected}`
+  return `gz archive set (the corpus cut at line ends into ${g.files} files, ${fmt(g.bytes / 1e6)} MB at gzip level ${g.level}; every MB/s counts the ${fmt(g.rawBytes / 1e6)} MB they inflate to): ` +
+    `${zcat}; feedmatch scan on the .gz files ${fmt(g.scan.mbPerSec, 1)} MB/s (${vsZcat(g.scan)}${ratio(g.scan.mbPerSec, baseMb)} the baseline; ${g.scan.workers} workers: ` +
+    `a .gz cannot be cut, so each file is inflated and matched in one worker, files in parallel${counted(g.scan)})${pipe}; ${detections}.`
 }
 
 /** `the corpus` or `the corpus N times`: how much a serve run sent. */
