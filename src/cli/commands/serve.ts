@@ -3,6 +3,7 @@ import { Service } from '../../service/service.js'
 import { loadConfigOrDemo } from '../open-feeds.js'
 import { log, setLogLevel } from '../../log.js'
 import type { Config } from '../../config/types.js'
+import { growHeapsLazily } from '../../util/heap.js'
 
 interface ServeOptions {
   config?: string
@@ -43,6 +44,7 @@ async function load (opts: ServeOptions): Promise<Config> {
 async function serve (opts: ServeOptions): Promise<number> {
   const service = new Service(await load(opts))
   await service.start()
+  growHeapsLazily()
   log.info({ listen: service.addresses }, 'feedmatch is serving')
   return await new Promise<number>((resolve) => {
     const stop = (signal: string): void => {
