@@ -8,6 +8,7 @@ import { FeedmatchError } from '../errors.js'
 import type { FeedMeta, GenerationHandle, Hits, MatchType } from './types.js'
 import { KeyTable, checkHandle, findU32, findWords, openCidrs } from './views.js'
 import { globMatch, holdsNeedle, maskNeedle } from './glob.js'
+import { urlMayMatch, type TrieView } from './url-prefilter.js'
 import { HEX_VALUE, formatIpv4, formatIpv6, fromByteString, isAscii, toByteString, wordsToHex } from './text.js'
 import {
   CTX_LEN_BYTES, KEY_WORDS, MASK_EXACT_HOST, MASK_FLAGS, MASK_HEAD, MASK_NEXT, MASK_WORDS, NODE_DOMAIN,
@@ -42,6 +43,7 @@ export class FeedIndex {
    * are tried on every URL: their refs in chain order, and the longest literal run of each.
    */
   private readonly rootMasks: number[] = []
+  private readonly trie: TrieView
   private readonly rootNeedles: string[] = []
   /** Scratch key words, reused by every lookup so that probing allocates nothing. */
   private readonly key = new Uint32Array(8)
@@ -71,6 +73,7 @@ export class FeedIndex {
     this.nodeMask = g['nodes.cap'] - 1
     this.nodeRows = new Uint32Array(b.nodes, nl.rows, (g['nodes.n'] + 2) * NODE_WORDS)
     this.labels = new Uint8Array(b.labels)
+    this.trie = { slots: this.nodeSlots, rows: this.nodeRows, labels: this.labels, mask: this.nodeMask }
     const ml = masksLayout(g['masks.n'])
     this.maskRows = new Uint32Array(b.masks, 0, g['masks.n'] * MASK_WORDS)
     this.maskStart = new Uint32Array(b.masks, ml.textStart, g['masks.n'] + 1)
@@ -183,6 +186,14 @@ export class FeedIndex {
     // Only the host is checked here: the rest is read by masks alone, checked when one is tried.
     if (isAscii(host)) this.walk(host, rest, false, hits, type)
     else this.walk(toByteString(host), toByteString(rest), true, hits, type)
+  }
+
+  /**
+   * Hot path. False when the URL in buf[s, e) certainly matches nothing here, read from the bytes
+   * without a string (url-prefilter.ts); true when it may, and lookupUrl must tell.
+   */
+  urlMayMatch (buf: Uint8Array, s: number, e: number): boolean {
+    return this.rootMasks.length > 0 || urlMayMatch(this.trie, buf, s, e)
   }
 
   /** Feed id of a record. */

@@ -202,6 +202,16 @@ export function hashLabel (parent: number, str: string, s: number, e: number): n
   return mix32(h)
 }
 
+/** hashLabel of the lowercased bytes buf[s, e) (url-prefilter.ts reads hosts from event bytes). */
+export function hashLabelBytes (parent: number, buf: Uint8Array, s: number, e: number): number {
+  let h = Math.imul(parent ^ 0x811c9dc5, 0x01000193)
+  for (let i = s; i < e; i++) {
+    const c = buf[i]
+    h = Math.imul(h ^ (c >= 0x41 && c <= 0x5a ? c | 0x20 : c), 0x01000193)
+  }
+  return mix32(h)
+}
+
 /** IPv4 netmask of a prefix length as a u32. */
 export function maskV4 (prefix: number): number {
   return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0

@@ -249,6 +249,8 @@ export class EventMatcher {
       return r === null ? null : r.value
     }
     if (kind === K_URL) {
+      // Most URLs lead to hosts no feed lists: the bytes tell, before any string is built.
+      if (!this.index.urlMayMatch(src, s, e)) return null
       // lookupValue's url case, without its result object.
       const u = normalizeUrl(extractor.value(cands, i))
       if (u === null) return null
