@@ -423,6 +423,42 @@ export function tally (values: Iterable<string | undefined>): Map<string, number
   return m
 }
 
+/** A SIEM, a scratch folder, and `serve` started from a config file written there for that SIEM. */
+export interface ConfiguredService {
+  siem: Receiver
+  svc: ServiceProcess
+  dir: { path: string, remove: () => Promise<void> }
+  /** The config file, for tests that rewrite it (SIGHUP). */
+  configPath: string
+  /** Kills the service, closes the SIEM, removes the folder. */
+  stop: () => Promise<void>
+}
+
+/**
+ * The setup of the service tests that need a config file: a Receiver standing for the SIEM, a
+ * scratch folder, and `feedmatch serve --config FILE` with the config `config(siemPort, dir)`
+ * returns (it may first put feeds or other files in the folder). Nothing is left behind when the
+ * service fails to start.
+ */
+export async function startWithConfig (config: (siemPort: number, dir: string) => unknown): Promise<ConfiguredService> {
+  const siem = await Receiver.listen()
+  const dir = await tempDir()
+  try {
+    const configPath = await writeConfig(dir.path, await config(siem.port, dir.path))
+    const svc = await ServiceProcess.start(['--config', configPath])
+    const stop = async (): Promise<void> => {
+      svc.kill()
+      await siem.close()
+      await dir.remove()
+    }
+    return { siem, svc, dir, configPath, stop }
+  } catch (err) {
+    await siem.close()
+    await dir.remove()
+    throw err
+  }
+}
+
 /**
  * Waits until every key of `keys` was seen among `frames()` after `from`, then until the output is
  * quiet, then checks: each key exactly once, and nothing else but service events.

@@ -10,7 +10,8 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
-  DEMO_FEEDS, EICAR_MD5, Receiver, SeqCounter, Sender, ServiceProcess, event, tempDir, waitFor, waitStill, writeConfig
+  DEMO_FEEDS, EICAR_MD5, SeqCounter, Sender, event, startWithConfig, waitFor, waitStill,
+  type ConfiguredService, type Receiver, type ServiceProcess
 } from '../helpers/net.js'
 
 const MB = 1024 * 1024
@@ -72,19 +73,16 @@ function misses ({ counts }: SeqCounter, from: number, to: number, exact: boolea
 }
 
 describe('serve: backpressure and output outages', { timeout: 150_000 }, () => {
+  let setup: ConfiguredService
   let siem: Receiver
   let svc: ServiceProcess
-  let dir: Awaited<ReturnType<typeof tempDir>>
   let seqs: SeqCounter
 
   before(async () => {
-    siem = await Receiver.listen()
-    seqs = new SeqCounter(siem)
-    dir = await tempDir()
-    const config = await writeConfig(dir.path, {
+    setup = await startWithConfig((siemPort) => ({
       input: { listen: ['tcp://127.0.0.1:0'] },
       output: {
-        target: `tcp://127.0.0.1:${siem.port}`,
+        target: `tcp://127.0.0.1:${siemPort}`,
         preset: 'alienvault',
         queue: { maxBytes: QUEUE },
         // A SIEM back after an outage is found within a second.
@@ -92,15 +90,12 @@ describe('serve: backpressure and output outages', { timeout: 150_000 }, () => {
       },
       feeds: { sources: [DEMO_FEEDS], watch: false },
       workers: 2
-    })
-    svc = await ServiceProcess.start(['--config', config])
+    }))
+    ;({ siem, svc } = setup)
+    seqs = new SeqCounter(siem)
     await waitFor(() => siem.alerts('started').length === 1, 'alert=started')
   })
-  after(async () => {
-    svc?.kill()
-    await siem?.close()
-    await dir?.remove()
-  })
+  after(async () => await setup?.stop())
 
   it('a SIEM that stops reading: the sender is pushed back, memory stays bounded, then all arrives once', async () => {
     const base = svc.rss()
@@ -202,16 +197,14 @@ describe('serve: backpressure and output outages', { timeout: 150_000 }, () => {
 
 describe('serve: a SIEM that stalls, then crashes with our detections unread, and comes back', { timeout: 60_000 }, () => {
   it('nothing is lost: the resend window covers what the kernel had taken', async () => {
-    const siem = await Receiver.listen()
-    const seqs = new SeqCounter(siem)
-    const dir = await tempDir()
-    const config = await writeConfig(dir.path, {
+    const setup = await startWithConfig((siemPort) => ({
       input: { listen: ['tcp://127.0.0.1:0'] },
-      output: { target: `tcp://127.0.0.1:${siem.port}`, queue: { maxBytes: QUEUE }, reconnect: { initialDelay: '100ms', maxDelay: '1s' } },
+      output: { target: `tcp://127.0.0.1:${siemPort}`, queue: { maxBytes: QUEUE }, reconnect: { initialDelay: '100ms', maxDelay: '1s' } },
       feeds: { sources: [DEMO_FEEDS], watch: false },
       workers: 2
-    })
-    const svc = await ServiceProcess.start(['--config', config])
+    }))
+    const { siem, svc } = setup
+    const seqs = new SeqCounter(siem)
     try {
       await waitFor(() => siem.alerts('started').length === 1, 'alert=started')
       // The SIEM reads nothing from the start, so its own receive queue stays small (~100 KB)
@@ -231,9 +224,7 @@ describe('serve: a SIEM that stalls, then crashes with our detections unread, an
       const { missing } = misses(seqs, 0, n, false, 1)
       assert.equal(missing.length, 0, `${missing.length} of ${n} detections lost, e.g. events ${missing.slice(0, 5).join(', ')}`)
     } finally {
-      svc.kill()
-      await siem.close()
-      await dir.remove()
+      await setup.stop()
     }
   })
 })

@@ -10,35 +10,34 @@ import { randomBytes } from 'node:crypto'
 import net from 'node:net'
 import { once } from 'node:events'
 import {
-  DEMO_FEEDS, EICAR_MD5, Receiver, Sender, ServiceProcess, detectionSrc, event, expectOnce, seqIp, tempDir, waitFor,
-  waitStill, writeConfig
+  DEMO_FEEDS, EICAR_MD5, Sender, detectionSrc, event, expectOnce, seqIp, startWithConfig, waitFor, waitStill,
+  type ConfiguredService, type Receiver, type ServiceProcess
 } from '../helpers/net.js'
 
 const MAX = 256
 const KEY = `category=kl_malicious_hash detected=${EICAR_MD5}`
 
+/** Events over MAX bytes are cut; one worker, so events are matched in the order sent. */
+function badInputConfig (siemPort: number): unknown {
+  return {
+    input: { listen: ['tcp://127.0.0.1:0'], maxEventSize: MAX },
+    output: { target: `tcp://127.0.0.1:${siemPort}`, preset: 'alienvault' },
+    feeds: { sources: [DEMO_FEEDS], watch: false },
+    workers: 1
+  }
+}
+
 describe('serve: bad input is cut or dropped, counted, and harms nothing else', { timeout: 60_000 }, () => {
+  let setup: ConfiguredService
   let siem: Receiver
   let svc: ServiceProcess
-  let dir: Awaited<ReturnType<typeof tempDir>>
   const expect = { binary: 0, truncated: 0, empty: 0, invalidUtf8: 0 }
 
   before(async () => {
-    siem = await Receiver.listen()
-    dir = await tempDir()
-    const config = await writeConfig(dir.path, {
-      input: { listen: ['tcp://127.0.0.1:0'], maxEventSize: MAX },
-      output: { target: `tcp://127.0.0.1:${siem.port}`, preset: 'alienvault' },
-      feeds: { sources: [DEMO_FEEDS], watch: false },
-      workers: 1
-    })
-    svc = await ServiceProcess.start(['--config', config])
+    setup = await startWithConfig(badInputConfig)
+    ;({ siem, svc } = setup)
   })
-  after(async () => {
-    svc?.kill()
-    await siem?.close()
-    await dir?.remove()
-  })
+  after(async () => await setup?.stop())
 
   /** Sends a good event numbered `i` on `s` and waits for its detection. */
   async function stillMatches (s: Sender, i: number): Promise<void> {
@@ -133,15 +132,8 @@ describe('serve: bad input is cut or dropped, counted, and harms nothing else', 
 
 describe('serve: bad input, counted exactly (no random bytes)', { timeout: 30_000 }, () => {
   it('binary, invalid UTF-8, oversized and empty connections, each counted once', async () => {
-    const siem = await Receiver.listen()
-    const dir = await tempDir()
-    const config = await writeConfig(dir.path, {
-      input: { listen: ['tcp://127.0.0.1:0'], maxEventSize: MAX },
-      output: { target: `tcp://127.0.0.1:${siem.port}`, preset: 'alienvault' },
-      feeds: { sources: [DEMO_FEEDS], watch: false },
-      workers: 1
-    })
-    const svc = await ServiceProcess.start(['--config', config])
+    const setup = await startWithConfig(badInputConfig)
+    const { siem, svc } = setup
     try {
       const s = await Sender.connect(svc.port())
       await s.write(Buffer.from('\x00junk\n', 'latin1'))
@@ -164,9 +156,7 @@ describe('serve: bad input, counted exactly (no random bytes)', { timeout: 30_00
       assert.equal(stats.input.connections, 2)
       assert.equal(stats.detections, 1)
     } finally {
-      svc.kill()
-      await siem.close()
-      await dir.remove()
+      await setup.stop()
     }
   })
 })

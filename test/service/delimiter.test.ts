@@ -7,34 +7,28 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import {
-  DEMO_FEEDS, Receiver, Sender, ServiceProcess, expectOnce, expectedVerificationKeys, tempDir, verificationEvents,
-  waitFor, writeConfig
+  DEMO_FEEDS, Sender, expectOnce, expectedVerificationKeys, startWithConfig, verificationEvents, waitFor,
+  type ConfiguredService, type Receiver, type ServiceProcess
 } from '../helpers/net.js'
 
 const EVENTS = verificationEvents()
 const KEYS = expectedVerificationKeys()
 
 describe('serve: FortiSIEM delimiter framing from a config file', { timeout: 60_000 }, () => {
+  let setup: ConfiguredService
   let siem: Receiver
   let svc: ServiceProcess
-  let dir: Awaited<ReturnType<typeof tempDir>>
 
   before(async () => {
-    siem = await Receiver.listen()
-    dir = await tempDir()
-    const config = await writeConfig(dir.path, {
+    setup = await startWithConfig((siemPort) => ({
       input: { listen: ['tcp://127.0.0.1:0'], framing: 'delimiter', delimiter: '[^\\=](\\<\\d+\\>)' },
-      output: { target: `tcp://127.0.0.1:${siem.port}`, preset: 'alienvault' },
+      output: { target: `tcp://127.0.0.1:${siemPort}`, preset: 'alienvault' },
       feeds: { sources: [DEMO_FEEDS], watch: false },
       workers: 1
-    })
-    svc = await ServiceProcess.start(['--config', config])
+    }))
+    ;({ siem, svc } = setup)
   })
-  after(async () => {
-    svc?.kill()
-    await siem?.close()
-    await dir?.remove()
-  })
+  after(async () => await setup?.stop())
 
   it('concatenated events, the last one flushed when the sender closes', async () => {
     const from = siem.frames.length

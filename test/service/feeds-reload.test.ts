@@ -10,7 +10,8 @@ import { copyFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import {
-  DEMO_FEEDS, EICAR_MD5, Receiver, SeqCounter, Sender, ServiceProcess, event, tempDir, waitFor, waitStill, writeConfig
+  DEMO_FEEDS, EICAR_MD5, SeqCounter, Sender, event, startWithConfig, waitFor, waitStill,
+  type ConfiguredService, type Receiver, type ServiceProcess
 } from '../helpers/net.js'
 
 /** Not in any demo feed: the indicator the new version of the feed adds. */
@@ -21,34 +22,31 @@ const CATEGORY = 'kl_malicious_hash'
 const keyOf = (i: number): string => `category=${CATEGORY} detected=${i % 2 === 0 ? EICAR_MD5 : NEW_MD5}`
 
 describe('serve: a watched feed replaced while events flow', { timeout: 90_000 }, () => {
+  let setup: ConfiguredService
   let siem: Receiver
   let svc: ServiceProcess
-  let dir: Awaited<ReturnType<typeof tempDir>>
+  let dir: ConfiguredService['dir']
   let feeds: string
   let seqs: SeqCounter
   let next = 0
 
   before(async () => {
-    siem = await Receiver.listen()
-    seqs = new SeqCounter(siem, keyOf)
-    dir = await tempDir()
-    feeds = join(dir.path, 'feeds')
-    await mkdir(feeds)
-    await copyFile(join(DEMO_FEEDS, FEED), join(feeds, FEED))
-    const config = await writeConfig(dir.path, {
-      input: { listen: ['tcp://127.0.0.1:0'] },
-      output: { target: `tcp://127.0.0.1:${siem.port}`, preset: 'alienvault' },
-      feeds: { sources: [feeds], watch: true, reloadDebounce: '200ms' },
-      workers: 2
+    setup = await startWithConfig(async (siemPort, path) => {
+      feeds = join(path, 'feeds')
+      await mkdir(feeds)
+      await copyFile(join(DEMO_FEEDS, FEED), join(feeds, FEED))
+      return {
+        input: { listen: ['tcp://127.0.0.1:0'] },
+        output: { target: `tcp://127.0.0.1:${siemPort}`, preset: 'alienvault' },
+        feeds: { sources: [feeds], watch: true, reloadDebounce: '200ms' },
+        workers: 2
+      }
     })
-    svc = await ServiceProcess.start(['--config', config])
+    ;({ siem, svc, dir } = setup)
+    seqs = new SeqCounter(siem, keyOf)
     await waitFor(() => siem.alerts('started').length === 1, 'alert=started')
   })
-  after(async () => {
-    svc?.kill()
-    await siem?.close()
-    await dir?.remove()
-  })
+  after(async () => await setup?.stop())
 
   /** Replaces the feed the way downloaders do: a new file renamed over the old one. */
   async function replaceFeed (text: string): Promise<void> {

@@ -10,8 +10,8 @@ import net from 'node:net'
 import { once } from 'node:events'
 import { writeFile } from 'node:fs/promises'
 import {
-  DEMO_FEEDS, EICAR_MD5, LineCollector, Receiver, Sender, ServiceProcess, detectionSrc, event, freePort, seqIp, tempDir,
-  waitFor, writeConfig
+  DEMO_FEEDS, EICAR_MD5, LineCollector, Receiver, Sender, ServiceProcess, detectionSrc, event, freePort, seqIp,
+  startWithConfig, tempDir, waitFor, writeConfig, type ConfiguredService
 } from '../helpers/net.js'
 
 function config (siemPort: number, tag: string): unknown {
@@ -28,22 +28,17 @@ function config (siemPort: number, tag: string): unknown {
 }
 
 describe('serve: SIGHUP reloads the configuration', { timeout: 60_000 }, () => {
+  let setup: ConfiguredService
   let siem: Receiver
   let svc: ServiceProcess
-  let dir: Awaited<ReturnType<typeof tempDir>>
+  let dir: ConfiguredService['dir']
   let path: string
 
   before(async () => {
-    siem = await Receiver.listen()
-    dir = await tempDir()
-    path = await writeConfig(dir.path, config(siem.port, 'v1'))
-    svc = await ServiceProcess.start(['--config', path])
+    setup = await startWithConfig((siemPort) => config(siemPort, 'v1'))
+    ;({ siem, svc, dir, configPath: path } = setup)
   })
-  after(async () => {
-    svc?.kill()
-    await siem?.close()
-    await dir?.remove()
-  })
+  after(async () => await setup?.stop())
 
   it('a changed output template takes effect; the sender\'s and the SIEM\'s connections stay up', async () => {
     const sender = await Sender.connect(svc.port())
