@@ -70,7 +70,6 @@ export class BatchReader {
 
   start (i: number): number { return this.starts[i] }
   end (i: number): number { return this.ends[i] }
-  peer (i: number): Peer { return this.batch.peers[this.peerIdx[i]] }
 }
 
 /**

@@ -45,7 +45,7 @@ export interface MatchResult {
   frames: Buffer
   counters: MatchCounters
   /** The batch's own buffer, moved back for the next batch (BatchBuffers). */
-  batch: ArrayBuffer | null
+  batch: ArrayBuffer
 }
 
 /**

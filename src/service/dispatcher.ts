@@ -202,7 +202,7 @@ export class Dispatcher extends EventEmitter {
     const finished = p.reply?.sendFinished === true
     this.pool.run({ ...t, batch: p.batch, finished }).then(
       (result) => {
-        if (result.batch !== null) this.buffers.give(result.batch)
+        this.buffers.give(result.batch)
         slot.result = result
         this.deliver()
       },
