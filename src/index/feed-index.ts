@@ -6,12 +6,12 @@
 import { Unpackr } from 'msgpackr'
 import { FeedmatchError } from '../errors.js'
 import type { FeedMeta, GenerationHandle, Hits, MatchType } from './types.js'
-import { KeyTable, checkHandle, findU32, findWords, openCidrs } from './views.js'
+import { checkHandle, findU32, findWords, keyTable, openCidrs, type KeyTable } from './views.js'
 import { globMatch, holdsNeedle, maskNeedle } from './glob.js'
 import { urlMayMatch, type TrieView } from './url-prefilter.js'
 import { HEX_VALUE, formatIpv4, formatIpv6, fromByteString, isAscii, toByteString, wordsToHex } from './text.js'
 import {
-  CTX_LEN_BYTES, KEY_WORDS, MASK_EXACT_HOST, MASK_FLAGS, MASK_HEAD, MASK_NEXT, MASK_WORDS, NODE_DOMAIN,
+  CTX_LEN_BYTES, MASK_EXACT_HOST, MASK_FLAGS, MASK_HEAD, MASK_NEXT, MASK_WORDS, NODE_DOMAIN,
   NODE_HOST, NODE_LABEL, NODE_MASKS, NODE_PARENT, NODE_WORDS, NONE, REC_CTX, REC_FEED, REC_NEXT, REC_WORDS, ROOT,
   bytesToWords, hashDigest, hashIpv4, hashIpv6, hashLabel, masksLayout, nodesLayout, type KeyedName
 } from './layout.js'
@@ -56,8 +56,7 @@ export class FeedIndex {
     this.handle = handle
     const b = handle.buffers
     const g = handle.geometry
-    const keyed = (name: KeyedName): KeyTable =>
-      new KeyTable(b[name], g[`${name}.cap`], g[`${name}.n`], KEY_WORDS[name], KEY_WORDS[name] * 32)
+    const keyed = (name: KeyedName): KeyTable => keyTable(handle, name)
     this.tables = { md5: keyed('md5'), sha1: keyed('sha1'), sha256: keyed('sha256'), ipv4: keyed('ipv4'), ipv6: keyed('ipv6') }
     this.cidr4 = openCidrs(handle, 4)
     this.cidr6 = openCidrs(handle, 6)

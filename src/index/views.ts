@@ -7,7 +7,7 @@ import type { GenerationHandle } from './types.js'
 import {
   CIDR4_FILTER_MAX_BITS, IPV4_FILTER_MAX_BITS, IPV4_FILTER_MIN_BITS, KEY_WORDS, LAYOUT_VERSION, cidr4FilterBytes, ipv4FilterBytes,
   MAX_LOAD, MIN_CAPACITY, NONE, REC_WORDS,
-  NODE_LABEL, NODE_WORDS, keyedLayout, maskV6Word, masksLayout, nodesLayout
+  NODE_LABEL, NODE_WORDS, keyedLayout, maskV6Word, masksLayout, nodesLayout, type KeyedName
 } from './layout.js'
 
 /** One keyed table (hashes, IPs, or the CIDRs of one prefix length), as views. */
@@ -60,6 +60,12 @@ export function findWords (t: KeyTable, k: Uint32Array, h: number): number {
     while (i < words && keys[base + i] === k[i]) i++
     if (i === words) return e
   }
+}
+
+/** The exact table `name` of a handle (hashes, IPv4, IPv6), as views. */
+export function keyTable (handle: GenerationHandle, name: KeyedName): KeyTable {
+  const g = handle.geometry
+  return new KeyTable(handle.buffers[name], g[`${name}.cap`], g[`${name}.n`], KEY_WORDS[name], KEY_WORDS[name] * 32)
 }
 
 /** CIDR tables of one family present in a handle, longest prefix first. */

@@ -82,7 +82,14 @@ export class Dispatcher extends EventEmitter {
     this.buffers = new BatchBuffers(batchBufferSize(opts.batchBytes, opts.batchEvents), opts.maxPending + pool.maxInFlight + 1)
     this.main = new BatchBuilder(opts.batchBytes, opts.batchEvents, this.buffers)
     output.on('drain', () => this.deliver())
-    pool.on('drain', () => this.pump())
+    pool.on('drain', this.onPoolDrain)
+  }
+
+  private readonly onPoolDrain = (): void => this.pump()
+
+  /** Stops listening to the pool (a dispatcher used for a while beside the service's own). */
+  detach (): void {
+    this.pool.off('drain', this.onPoolDrain)
   }
 
   /** True when the pending queue is full: a UDP event offered now is dropped. */

@@ -5,7 +5,9 @@ import { ServiceStats } from './stats.js'
 import { SourceSelector, sourceSpecs } from './sources.js'
 import { PRESETS } from '../extract/presets.js'
 import { MatchPool } from '../pool/pool.js'
-import type { WorkerConfig } from '../pool/protocol.js'
+import { WARMUP_BYTES } from '../match/warmup.js'
+import { warmUp } from './warmup.js'
+import type { MatchTask, WorkerConfig } from '../pool/protocol.js'
 import { Emitter } from '../output/emitter.js'
 import { createRenderer, type Renderer, type RendererOptions } from '../output/renderer.js'
 import { TcpListener, type Connection } from '../input/syslog-tcp.js'
@@ -18,6 +20,8 @@ import { log } from '../log.js'
 const BATCH_BYTES = 256 * 1024
 const BATCH_EVENTS = 4096
 const BATCH_DELAY_MS = 5
+/** How long the match workers may take to start and warm up before start-up fails (FM_ERR_WORKER). */
+const WORKER_START_TIMEOUT_MS = 60_000
 /** Delimiter framing: emit a held last event after this much quiet. */
 const DELIMITER_FLUSH_MS = 1000
 
@@ -83,9 +87,12 @@ export class Service {
 
     this.pool = new MatchPool({ threads: this.config.workers, maxInFlight: this.config.workers * 2 })
     this.pool.on('error', (err: Error) => log.error({ err: err.message }, 'worker pool error'))
-    this.dispatcher = new Dispatcher(this.pool, this.emitter, () => ({ gen: this.feeds.current, cfg: this.workerCfg }), {
-      batchBytes: BATCH_BYTES, batchEvents: BATCH_EVENTS, batchDelay: BATCH_DELAY_MS, maxPending: this.config.workers * 4
-    })
+    const task = (): Omit<MatchTask, 'batch'> => ({ gen: this.feeds.current, cfg: this.workerCfg })
+    const dispatch = { batchBytes: BATCH_BYTES, batchEvents: BATCH_EVENTS, batchDelay: BATCH_DELAY_MS, maxPending: this.config.workers * 4 }
+    // Before the first event: the whole matching path gets compiled, and the workers show they run.
+    const warmMs = await warmUp(this.pool, task, dispatch, { bytes: WARMUP_BYTES * this.config.workers, sources: this.workerCfg.sources.length, timeoutMs: WORKER_START_TIMEOUT_MS })
+    log.info({ ms: Math.round(warmMs) }, 'match pipeline warmed up')
+    this.dispatcher = new Dispatcher(this.pool, this.emitter, task, dispatch)
     this.dispatcher.on('batch', (b: BatchDone) => this.onBatch(b))
     this.dispatcher.on('error', (err: Error) => log.error({ err: err.message }, 'a batch failed'))
     this.dispatcher.on('pause', () => { for (const l of this.tcp) l.pause() })
