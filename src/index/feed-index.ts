@@ -6,14 +6,14 @@
 import { Unpackr } from 'msgpackr'
 import { FeedmatchError } from '../errors.js'
 import type { FeedMeta, GenerationHandle, Hits, MatchType } from './types.js'
-import { checkHandle, findU32, findWords, keyTable, openCidrs, type KeyTable } from './views.js'
+import { checkHandle, findU32, findWords, keyTable, maskStarts, nodeRows, openCidrs, type KeyTable } from './views.js'
 import { globMatch, holdsNeedle, maskNeedle } from './glob.js'
 import { urlMayMatch, type TrieView } from './url-prefilter.js'
 import { HEX_VALUE, formatIpv4, formatIpv6, fromByteString, isAscii, toByteString, wordsToHex } from './text.js'
 import {
   CTX_LEN_BYTES, MASK_EXACT_HOST, MASK_FLAGS, MASK_HEAD, MASK_NEXT, MASK_WORDS, NODE_DOMAIN,
   NODE_HOST, NODE_LABEL, NODE_MASKS, NODE_PARENT, NODE_WORDS, NONE, REC_CTX, REC_FEED, REC_NEXT, REC_WORDS, ROOT,
-  bytesToWords, hashDigest, hashIpv4, hashIpv6, hashLabel, masksLayout, nodesLayout, type KeyedName
+  bytesToWords, hashDigest, hashIpv4, hashIpv6, hashLabel, type KeyedName
 } from './layout.js'
 
 const DOT = 46
@@ -56,8 +56,7 @@ export class FeedIndex {
     this.handle = handle
     const b = handle.buffers
     const g = handle.geometry
-    const keyed = (name: KeyedName): KeyTable => keyTable(handle, name)
-    this.tables = { md5: keyed('md5'), sha1: keyed('sha1'), sha256: keyed('sha256'), ipv4: keyed('ipv4'), ipv6: keyed('ipv6') }
+    this.tables = { md5: keyTable(handle, 'md5'), sha1: keyTable(handle, 'sha1'), sha256: keyTable(handle, 'sha256'), ipv4: keyTable(handle, 'ipv4'), ipv6: keyTable(handle, 'ipv6') }
     this.cidr4 = openCidrs(handle, 4)
     this.cidr6 = openCidrs(handle, 6)
     this.ipv4Filter = new Uint32Array(b.ipv4filter)
@@ -67,15 +66,13 @@ export class FeedIndex {
     this.cidr4FilterShift = 32 - g['cidr4filter.bits']
     this.records = new Uint32Array(b.records)
     this.arena = new Uint8Array(b.arena)
-    const nl = nodesLayout(g['nodes.cap'], g['nodes.n'])
     this.nodeSlots = new Uint32Array(b.nodes, 0, g['nodes.cap'])
     this.nodeMask = g['nodes.cap'] - 1
-    this.nodeRows = new Uint32Array(b.nodes, nl.rows, (g['nodes.n'] + 2) * NODE_WORDS)
+    this.nodeRows = nodeRows(handle)
     this.labels = new Uint8Array(b.labels)
     this.trie = { slots: this.nodeSlots, rows: this.nodeRows, labels: this.labels, mask: this.nodeMask }
-    const ml = masksLayout(g['masks.n'])
     this.maskRows = new Uint32Array(b.masks, 0, g['masks.n'] * MASK_WORDS)
-    this.maskStart = new Uint32Array(b.masks, ml.textStart, g['masks.n'] + 1)
+    this.maskStart = maskStarts(handle)
     this.maskText = new Uint8Array(b.maskText)
     for (let m = this.nodeRows[ROOT * NODE_WORDS + NODE_MASKS]; m !== NONE; m = this.maskRows[(m - 1) * MASK_WORDS + MASK_NEXT]) {
       this.rootMasks.push(m)

@@ -5,9 +5,9 @@
  * a miss, as real traffic needs both.
  */
 import type { GenerationHandle } from './types.js'
-import { keyTable, openCidrs } from './views.js'
+import { keyTable, maskStarts, nodeRows, openCidrs } from './views.js'
 import { formatIpv4, wordsToHex } from './text.js'
-import { NODE_DOMAIN, NODE_HOST, NODE_LABEL, NODE_PARENT, NODE_WORDS, NONE, ROOT, masksLayout, nodesLayout } from './layout.js'
+import { NODE_DOMAIN, NODE_HOST, NODE_LABEL, NODE_PARENT, NODE_WORDS, NONE, ROOT } from './layout.js'
 
 export interface IndicatorSamples {
   /** Hex digests (MD5, SHA-1, SHA-256). */
@@ -46,9 +46,8 @@ function spread (n: number, want: number): number[] {
 
 /** Names of trie nodes that hold records (domain or host kind), spelled from their labels up. */
 function trieNames (handle: GenerationHandle, want: number): string[] {
-  const g = handle.geometry
-  const n = g['nodes.n']
-  const rows = new Uint32Array(handle.buffers.nodes, nodesLayout(g['nodes.cap'], n).rows, (n + 2) * NODE_WORDS)
+  const n = handle.geometry['nodes.n']
+  const rows = nodeRows(handle)
   const labels = Buffer.from(handle.buffers.labels)
   const label = (node: number): string => labels.toString('latin1', rows[node * NODE_WORDS + NODE_LABEL], rows[(node + 1) * NODE_WORDS + NODE_LABEL])
   const out: string[] = []
@@ -68,7 +67,7 @@ function trieNames (handle: GenerationHandle, want: number): string[] {
 function maskUrls (handle: GenerationHandle, want: number): string[] {
   const m = handle.geometry['masks.n']
   if (m === 0) return []
-  const start = new Uint32Array(handle.buffers.masks, masksLayout(m).textStart, m + 1)
+  const start = maskStarts(handle)
   const text = Buffer.from(handle.buffers.maskText)
   return spread(m, want).map((i) => text.toString('utf8', start[i], start[i + 1]).replace(/[*?]/g, 'a'))
 }

@@ -68,6 +68,18 @@ export function keyTable (handle: GenerationHandle, name: KeyedName): KeyTable {
   return new KeyTable(handle.buffers[name], g[`${name}.cap`], g[`${name}.n`], KEY_WORDS[name], KEY_WORDS[name] * 32)
 }
 
+/** The domain trie's node rows of a handle: the root, nodes 1..n, and the sentinel (layout.ts). */
+export function nodeRows (handle: GenerationHandle): Uint32Array {
+  const g = handle.geometry
+  return new Uint32Array(handle.buffers.nodes, nodesLayout(g['nodes.cap'], g['nodes.n']).rows, (g['nodes.n'] + 2) * NODE_WORDS)
+}
+
+/** Where each URL mask's text starts in `maskText`, and after the last one where it ends (layout.ts). */
+export function maskStarts (handle: GenerationHandle): Uint32Array {
+  const m = handle.geometry['masks.n']
+  return new Uint32Array(handle.buffers.masks, masksLayout(m).textStart, m + 1)
+}
+
 /** CIDR tables of one family present in a handle, longest prefix first. */
 export function openCidrs (handle: GenerationHandle, family: 4 | 6): KeyTable[] {
   const out: KeyTable[] = []
@@ -118,12 +130,11 @@ export function checkHandle (handle: GenerationHandle): string | null {
   const nodesCap = g['nodes.cap']
   const nodes = g['nodes.n']
   if (!isPow2(nodesCap) || !Number.isInteger(nodes) || nodes > nodesCap * MAX_LOAD) return 'bad geometry for the domain trie'
-  const nl = nodesLayout(nodesCap, nodes)
-  if (size('nodes') !== nl.bytes) return 'domain trie has the wrong size'
-  if (new Uint32Array(b.nodes, nl.rows, (nodes + 2) * NODE_WORDS)[(nodes + 1) * NODE_WORDS + NODE_LABEL] !== size('labels')) return 'label arena has the wrong size'
+  if (size('nodes') !== nodesLayout(nodesCap, nodes).bytes) return 'domain trie has the wrong size'
+  if (nodeRows(handle)[(nodes + 1) * NODE_WORDS + NODE_LABEL] !== size('labels')) return 'label arena has the wrong size'
   const masks = g['masks.n']
   if (!Number.isInteger(masks) || size('masks') !== masksLayout(masks).bytes) return 'URL mask table has the wrong size'
-  if (new Uint32Array(b.masks, masksLayout(masks).textStart, masks + 1)[masks] !== size('maskText')) return 'mask arena has the wrong size'
+  if (maskStarts(handle)[masks] !== size('maskText')) return 'mask arena has the wrong size'
   return null
 }
 
