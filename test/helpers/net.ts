@@ -84,6 +84,8 @@ export interface StartOptions {
   noWait?: boolean
   /** Options for node itself, before the script (`node --max-old-space-size=N dist/cli/main.js`). */
   nodeArgs?: string[]
+  /** The CLI entry to run (default: this checkout's dist/cli/main.js). */
+  script?: string
 }
 
 /**
@@ -103,7 +105,7 @@ export class ServiceProcess {
   private constructor (args: string[], opts: StartOptions) {
     const env: Record<string, string | undefined> = { ...process.env, ...opts.env }
     delete env.NODE_TEST_CONTEXT // the child is a program under test, not a test file
-    this.proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), CLI, 'serve', ...args], { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    this.proc = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.script ?? CLI, 'serve', ...args], { cwd: opts.cwd ?? ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] })
     this.exited = once(this.proc, 'exit').then(([code, signal]) => {
       this.exit = { code: code as number | null, signal: signal as NodeJS.Signals | null }
       return this.exit

@@ -6,8 +6,6 @@
  */
 import { it } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
 import { cp, rm, symlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
@@ -42,16 +40,15 @@ it('match workers that cannot start: FM_ERR_WORKER and exit 2, at once, instead 
     await cp(join(ROOT, 'dist'), join(dir.path, 'dist'), { recursive: true })
     await rm(join(dir.path, 'dist/pool/match-worker.js'))
     await symlink(join(ROOT, 'node_modules'), join(dir.path, 'node_modules'))
-    const child = spawn(process.execPath, [join(dir.path, 'dist/cli/main.js'), 'serve', '--feeds', DEMO_FEEDS, '--listen', 'tcp://127.0.0.1:0', '--output', 'stdout'], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stderr = ''
-    child.stderr.setEncoding('utf8').on('data', (c: string) => { stderr += c })
-    const timer = setTimeout(() => child.kill('SIGKILL'), 45_000)
-    const [code] = await once(child, 'exit') as [number | null]
+    const svc = await ServiceProcess.start(['--feeds', DEMO_FEEDS, '--listen', 'tcp://127.0.0.1:0', '--output', 'stdout'], { script: join(dir.path, 'dist/cli/main.js'), noWait: true })
+    const timer = setTimeout(() => svc.kill(), 45_000)
+    const { code } = await svc.exited
     clearTimeout(timer)
-    assert.equal(code, 2, `exit status (stderr: ${stderr.slice(-2000)})`)
+    const stderr = svc.stderrText.join('\n')
+    assert.equal(code, 2, `exit status\n${svc.describe()}`)
     assert.match(stderr, /FM_ERR_WORKER: a match worker failed: .*match-worker\.js/)
     assert.match(stderr, /check that the installation is complete/)
-    assert.doesNotMatch(stderr, /feedmatch is serving/)
+    assert.equal(svc.logged('feedmatch is serving').length, 0, 'it never listened')
   } finally {
     await dir.remove()
   }
