@@ -104,12 +104,17 @@ function readOctet (buf: Uint8Array, i: number, end: number): number {
   return i + n
 }
 
+/** The address the last matchIpv4 that succeeded read, as an unsigned 32-bit number. */
+export let matchedIpv4 = 0
+
 /**
- * End of the dotted quad at buf[p] when a word end follows it (RE2's `IPV4\b`), else 0. Hot path
- * (every IPv4 of every event): octets are read digit by digit, unrolled, with no state.
+ * End of the dotted quad at buf[p] when a word end follows it (RE2's `IPV4\b`), else 0, and the
+ * address in matchedIpv4. Hot path (every IPv4 of every event): octets are read digit by digit,
+ * unrolled.
  */
 export function matchIpv4 (buf: Uint8Array, p: number, end: number): number {
   let i = p
+  let addr = 0
   for (let part = 0; ; part++) {
     if (i >= end) return 0
     let v = buf[i] - 0x30
@@ -131,12 +136,15 @@ export function matchIpv4 (buf: Uint8Array, p: number, end: number): number {
         }
       }
     }
+    addr = addr * 256 + v
     // A fourth digit fails here (no dot) or at the word end below.
     if (part === 3) break
     if (i >= end || buf[i] !== DOT) return 0
     i++
   }
-  return i < end && (CLASS[buf[i]] & WORD) !== 0 ? 0 : i
+  if (i < end && (CLASS[buf[i]] & WORD) !== 0) return 0
+  matchedIpv4 = addr
+  return i
 }
 
 /** The IPv4 address spelled exactly by buf[start, end) as an unsigned 32-bit number, or -1. */
@@ -281,7 +289,7 @@ function scanZone (buf: Uint8Array, zs: number, end: number, rule: number, out: 
       }
       if (i >= ipNext && (k & DIGIT) !== 0 && j - i <= 3) {
         const e = matchIpv4(buf, i, end)
-        if (e > 0) { out.push(rule, i, e); ipNext = e }
+        if (e > 0) { out.pushIpv4(rule, i, e, matchedIpv4); ipNext = e }
       }
     }
     // Words before the cursor can start nothing: skip past what was matched or eaten.
@@ -300,7 +308,7 @@ function zoneAt (buf: Uint8Array, t: number, start: number, end: number, rule: n
   while (zs > start && (CLASS[buf[zs - 1]] & ZONE) !== 0) zs--
   const e = matchIpv4(buf, zs, end)
   if (e > 0 && (e === end || (CLASS[buf[e]] & ZONE) === 0)) {
-    out.push(rule, zs, e)
+    out.pushIpv4(rule, zs, e, matchedIpv4)
     return e
   }
   return scanZone(buf, zs, end, rule, out)

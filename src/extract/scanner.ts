@@ -115,20 +115,23 @@ function scanUrls (buf: Uint8Array, hay: Uint8Array, base: number, start: number
 /**
  * RE_MD5, RE_SHA1 and RE_SHA256's values: whole words of 32, 40 or 64 hex digits. A hex run of 32
  * or more that starts in [i, i+31] covers byte i+31, so when that byte is not hex the next 32
- * bytes are skipped unread (Horspool's stride); when it is, the run around it is measured.
+ * bytes are skipped unread (Horspool's stride). When it is, the run holding it starts at some r
+ * in [i, i+31]: the runs that can still reach 32 start in [r, r+31] and so cover byte r+31, and
+ * when that byte is not hex they are skipped too. Only then is the run measured forward.
  */
 function scanHashes (buf: Uint8Array, start: number, end: number, rules: ScanRules, out: Candidates): void {
   let i = start // buf[i - 1] is not hex, or i is the event start
-  // Hot path: most probes land on a byte that is not hex.
+  // Hot path: most probes land on a byte that is not hex, or in a short word.
   while (i + 32 <= end) {
     const p = i + 31
     if ((CLASS[buf[p]] & HEX) === 0) { i = p + 1; continue }
-    let q = p + 1
-    while (q < end && (CLASS[buf[q]] & HEX) !== 0) q++
-    // The run starts at i or later: if it cannot reach 32 from there, no need to find its start.
-    if (q - i < 32) { i = q + 1; continue }
     let r = p
     while (r > i && (CLASS[buf[r - 1]] & HEX) !== 0) r--
+    const z = r + 31
+    if (z >= end) return
+    if (z > p && (CLASS[buf[z]] & HEX) === 0) { i = z + 1; continue }
+    let q = p + 1
+    while (q < end && (CLASS[buf[q]] & HEX) !== 0) q++
     const n = q - r
     if ((n === 32 || n === 40 || n === 64) && (r === start || (CLASS[buf[r - 1]] & WORD) === 0) &&
         (q === end || (CLASS[buf[q]] & WORD) === 0)) {
@@ -163,17 +166,18 @@ export function scanGeneric (buf: Uint8Array, start: number, end: number, rules:
 
 /** Stable insertion sort by rule: a pass finds spans in position order, RE2 reports rule by rule. */
 export function sortByRule (out: Candidates): void {
-  const { rule, start, end } = out
+  const { rule, start, end, ipv4 } = out
   for (let a = 1; a < out.n; a++) {
     const r = rule[a]
     if (rule[a - 1] <= r) continue
     const s = start[a]
     const e = end[a]
+    const v = ipv4[a]
     let b = a - 1
     while (b >= 0 && rule[b] > r) {
-      rule[b + 1] = rule[b]; start[b + 1] = start[b]; end[b + 1] = end[b]
+      rule[b + 1] = rule[b]; start[b + 1] = start[b]; end[b + 1] = end[b]; ipv4[b + 1] = ipv4[b]
       b--
     }
-    rule[b + 1] = r; start[b + 1] = s; end[b + 1] = e
+    rule[b + 1] = r; start[b + 1] = s; end[b + 1] = e; ipv4[b + 1] = v
   }
 }

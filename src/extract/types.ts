@@ -29,6 +29,8 @@ export interface SourceSpec {
 /**
  * Reusable candidate list (allocated once per worker, cleared per event).
  * Span i is `src[start[i], end[i])`, found by rule `rule[i]` (index into Extractor.rules).
+ * `ipv4[i]` is the IPv4 address the span spells, as an unsigned 32-bit number, when the byte
+ * scanner read it while finding the span (so the matcher does not parse it again), else -1.
  */
 export class Candidates {
   src: Buffer = Buffer.alloc(0)
@@ -36,18 +38,26 @@ export class Candidates {
   rule: Uint16Array
   start: Uint32Array
   end: Uint32Array
+  ipv4: Float64Array
 
   constructor (capacity = 1024) {
     this.rule = new Uint16Array(capacity)
     this.start = new Uint32Array(capacity)
     this.end = new Uint32Array(capacity)
+    this.ipv4 = new Float64Array(capacity)
   }
 
   /** Adds a span; returns false when full (the event's candidate cap is reached: counted as cut). */
   push (rule: number, start: number, end: number): boolean {
-    if (this.n === this.rule.length) return false
-    this.rule[this.n] = rule; this.start[this.n] = start; this.end[this.n] = end
-    this.n++
+    return this.pushIpv4(rule, start, end, -1)
+  }
+
+  /** Adds a span that spells the IPv4 address `addr` (unsigned 32-bit), as push does. */
+  pushIpv4 (rule: number, start: number, end: number, addr: number): boolean {
+    const n = this.n
+    if (n === this.rule.length) return false
+    this.rule[n] = rule; this.start[n] = start; this.end[n] = end; this.ipv4[n] = addr
+    this.n = n + 1
     return true
   }
 

@@ -240,7 +240,8 @@ export class EventMatcher {
       return hits.length > 0 ? src.toString('latin1', s, e).toLowerCase() : null
     }
     if (kind === K_IP) {
-      const v4 = parseIpv4(src, s, e)
+      const known = cands.ipv4[i]
+      const v4 = known >= 0 ? known : parseIpv4(src, s, e)
       if (v4 >= 0) {
         this.index.lookupIpv4(v4, hits)
         return hits.length > 0 ? `${v4 >>> 24}.${(v4 >>> 16) & 255}.${(v4 >>> 8) & 255}.${v4 & 255}` : null

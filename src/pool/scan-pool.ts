@@ -41,7 +41,7 @@ export class ScanPool extends EventEmitter {
    * result, or null for a stream task (its results come on its port).
    */
   async run (task: ScanTask, transfer: Array<ArrayBuffer | MessagePort> = []): Promise<ScanResult | null> {
-    const ab = await this.piscina.run(task, { transferList: transfer }) as ArrayBuffer | null
+    const ab = await this.piscina.run(task, { transferList: transfer }) as SharedArrayBuffer | null
     return ab === null ? null : decodeResult(ab)
   }
 

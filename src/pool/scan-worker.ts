@@ -1,5 +1,4 @@
 import { workerData } from 'node:worker_threads'
-import { Piscina } from 'piscina'
 import { LineScanner } from '../scan/lines.js'
 import { ResultWriter, type ScanTask, type ScanWorkerData } from '../scan/protocol.js'
 import { runBuffer, runRanges } from '../scan/read-ranges.js'
@@ -19,10 +18,11 @@ function init (task: ScanTask): NonNullable<typeof state> {
   return state
 }
 
-/** Scans one task; returns one transferred result buffer (stream tasks send theirs on their port). */
+/** Scans one task; returns one shared result buffer (stream tasks send theirs on their port). */
 export default async function scanTask (task: ScanTask): Promise<unknown> {
   const { lines, writer, data } = init(task)
   if (task.kind === 'stream') { await runStream(task, data.maxLineBytes, lines, writer); return null }
   const r = task.kind === 'ranges' ? runRanges(task, data.maxLineBytes, lines, writer) : runBuffer(task, lines, writer)
-  return Piscina.move(writer.finish({ ...r, counters: lines.takeCounters() }))
+  // Shared, never transferred: a transfer would detach it here (protocol.ts says what that costs).
+  return writer.finish({ ...r, counters: lines.takeCounters() })
 }

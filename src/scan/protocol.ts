@@ -1,9 +1,17 @@
 /**
  * What crosses threads in `scan`: tasks (byte ranges of files, stdin chunks, compressed files)
- * and results. A result is ONE transferred ArrayBuffer (DESIGN.md section 1, rule 2):
+ * and results. A result is ONE buffer (DESIGN.md section 1, rule 2):
  * `[u32 meta length][msgpack meta][records]`, where each record is a rendered detection cut in
  * two around its line number, which only the main thread knows (it adds the lines of earlier
  * ranges): `[u32 relative line][u32 feed id][u32 head length][u32 tail length][head][tail]`.
+ *
+ * The result buffer is a SharedArrayBuffer, posted (shared: nothing copied) rather than
+ * transferred. A transfer detaches the buffer in the worker, and the first detach in a thread
+ * makes V8 throw away every optimized function that counted on no buffer ever being detached (its
+ * "array buffer detaching protector"): each worker then compiled its whole hot path a second time
+ * after its first result, about a third of the TurboFan work of a scan (0.5 of 1.6 core-s on the
+ * 500 MB corpus) on a machine whose two cores the scan keeps busy. The worker never writes a
+ * result buffer again once it is posted.
  */
 import type { MessagePort } from 'node:worker_threads'
 import { pack, unpack } from 'msgpackr'
@@ -114,14 +122,14 @@ const U32 = 4
 export const RECORD_HEADER = 4 * U32
 
 /** Main side: decodes a result without copying the records. */
-export function decodeResult (ab: ArrayBuffer): ScanResult {
+export function decodeResult (ab: SharedArrayBuffer): ScanResult {
   const buf = Buffer.from(ab)
   const metaLen = buf.readUInt32LE(0)
   const meta = unpack(buf.subarray(U32, U32 + metaLen)) as ResultMeta
   return { ...meta, records: buf.subarray(U32 + metaLen) }
 }
 
-/** Worker side: the records of one result, then its meta, packed into one transferable buffer. */
+/** Worker side: the records of one result, then its meta, packed into one shared buffer (see above). */
 export class ResultWriter {
   private buf = Buffer.allocUnsafe(64 * 1024)
   private len = 0
@@ -145,9 +153,9 @@ export class ResultWriter {
   }
 
   /** The result buffer; the writer starts over empty. */
-  finish (meta: ResultMeta): ArrayBuffer {
+  finish (meta: ResultMeta): SharedArrayBuffer {
     const m = pack(meta)
-    const ab = new ArrayBuffer(U32 + m.length + this.len)
+    const ab = new SharedArrayBuffer(U32 + m.length + this.len)
     const out = Buffer.from(ab)
     out.writeUInt32LE(m.length, 0)
     m.copy(out, U32)

@@ -82,8 +82,7 @@ class GzipScan {
     const meta: ResultMeta = { sections: this.sections, counters: this.lines.takeCounters(), diskBytes: this.src.bytesRead - this.diskSent, last }
     this.diskSent = this.src.bytesRead
     this.sections = []
-    const ab = this.writer.finish(meta)
-    this.task.port.postMessage(ab, [ab])
+    this.task.port.postMessage(this.writer.finish(meta)) // shared, not transferred (protocol.ts)
     if (last || ++this.unacked <= 1) return
     await new Promise<void>((resolve) => {
       this.acked = () => { if (this.unacked <= 1) { this.acked = null; resolve() } }

@@ -87,7 +87,7 @@ class Dispatch {
     const seq = this.reorder.open()
     if (t.kind === 'ranges') { this.track(this.pool.run({ kind: 'ranges', segments: t.segments, gen: this.gen }), seq); return }
     const { port1, port2 } = new MessageChannel()
-    port1.on('message', (ab: ArrayBuffer) => {
+    port1.on('message', (ab: SharedArrayBuffer) => {
       const r = decodeResult(ab)
       const last = r.last === true
       const ack = (): void => port1.postMessage(0)

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { compileExtractor, compileRe2Extractor } from '../../src/extract/extractor.js'
 import { Candidates } from '../../src/extract/types.js'
+import { parseIpv4 } from '../../src/extract/scanner.js'
 
 // The scanner must find exactly what the generic preset's RE2 rules find: same spans, same rule,
 // same order. Events are built from pieces of real log formats and from the traps of each rule.
@@ -66,7 +67,13 @@ function spans (x: typeof re2, buf: Buffer, start: number, end: number): string[
   const c = new Candidates()
   assert.equal(x.run(buf, start, end, c), true)
   const out: string[] = []
-  for (let i = 0; i < c.n; i++) out.push(`${x.rules[c.rule[i]].name} ${c.start[i]}-${c.end[i]} ${JSON.stringify(x.value(c, i))}`)
+  for (let i = 0; i < c.n; i++) {
+    out.push(`${x.rules[c.rule[i]].name} ${c.start[i]}-${c.end[i]} ${JSON.stringify(x.value(c, i))}`)
+    // The scanner hands over the address of every IPv4 span it finds (the matcher then skips
+    // parsing it); RE2 spans, and the scanner's other spans, carry none.
+    const addr = x.engine === 'scanner' && x.rules[c.rule[i]].type === 'IP' ? parseIpv4(buf, c.start[i], c.end[i]) : -1
+    assert.equal(c.ipv4[i], addr, `address of ${out[out.length - 1]}`)
+  }
   return out
 }
 
