@@ -25,6 +25,8 @@ export const ERROR_CODES = {
   FM_ERR_WRITE: 'Check that the output folder is writable and the disk has room.',
   FM_ERR_SCAN_INPUT: 'A file could not be read or is damaged, and was skipped (the scan went on): check its permissions and integrity.',
   FM_ERR_SCAN_OUTPUT: 'Some detections could not be written or delivered: check the -o file\'s disk or the --to destination.',
+  FM_ERR_LISTEN: 'Another process holds the port, or the address is not on this machine: pick a free port (`--listen`, `input.listen`, `api.listen`) or stop the other process; ports under 1024 need privileges.',
+  FM_ERR_API: 'Check the request against the API in the README: GET /health, /stats, /metrics, /lookup?indicator=VALUE (repeatable), or POST /lookup with one indicator a line.',
   FM_ERR_WORKER: 'A worker thread failed or did not start: check that the installation is complete (npm ci, then npm run build); if it is, this is a bug, please report it with the log.',
   FM_ERR_INTERNAL: 'This is a bug, please report it with the log.',
 } as const

@@ -2,6 +2,7 @@ import net from 'node:net'
 import tls from 'node:tls'
 import { EventEmitter, once } from 'node:events'
 import { Framer, type FramerOptions } from './framing.js'
+import { listening } from '../util/listen.js'
 
 /** One accepted connection, as the pipeline sees it. */
 export interface Connection {
@@ -108,7 +109,7 @@ export class TcpListener extends EventEmitter {
     // TLS handshake failures are a client's problem, not the listener's: count them.
     this.server.on('tlsClientError', () => { this.counters.errors++ })
     this.server.listen(this.opts.port, this.opts.host)
-    await once(this.server, 'listening')
+    await listening(this.server, `${this.opts.protocol}://${this.opts.host}:${this.opts.port}`)
     return (this.server.address() as net.AddressInfo).port
   }
 

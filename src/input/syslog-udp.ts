@@ -1,5 +1,5 @@
 import dgram from 'node:dgram'
-import { once } from 'node:events'
+import { listening } from '../util/listen.js'
 
 /**
  * Receives one event; returns false when the pipeline had no room and the event was dropped
@@ -35,7 +35,7 @@ export class UdpListener {
     this.socket.on('error', () => { this.counters.errors++ })
     this.socket.on('message', (msg, rinfo) => this.receive(msg, rinfo.address.replace(/^::ffff:/, '')))
     this.socket.bind(this.opts.port, this.opts.host)
-    await once(this.socket, 'listening')
+    await listening(this.socket, `udp://${this.opts.host}:${this.opts.port}`)
     return this.socket.address().port
   }
 

@@ -110,6 +110,35 @@ function collect (index: FeedIndex, hits: Hits): { matches: Match[], allowlisted
   return { matches, allowlisted: false }
 }
 
+/** One entry of `lookup --format json` and of the API's /lookup. */
+export interface LookupEntry {
+  indicator: string
+  type: MatchType | null
+  value: string | null
+  allowlisted?: true
+  matches: Array<{ feed: string, category: string, matched: string, context: Record<string, unknown> }>
+}
+
+/** Looks each query up (matchQuery) and gives what `lookup` reports of it. */
+export function lookupEntries (index: FeedIndex, queries: string[]): LookupEntry[] {
+  const hits = new Hits()
+  return queries.map((q) => {
+    const r = matchQuery(index, q, hits)
+    return {
+      indicator: r.indicator,
+      type: r.type,
+      value: r.value,
+      ...(r.allowlisted ? { allowlisted: true as const } : {}),
+      matches: r.matches.map((m) => ({ feed: m.feed, category: m.category, matched: m.matched, context: index.context(m.rec) }))
+    }
+  })
+}
+
+/** Indicators given one a line (a file, a request body): blank lines and `#` comment lines skipped. */
+export function indicatorLines (text: string): string[] {
+  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'))
+}
+
 /** A `lookup` query: detect what the user typed, then match it. */
 export function matchQuery (index: FeedIndex, query: string, hits = new Hits()): ValueResult & { indicator: string } {
   const q = classifyQuery(query.trim())

@@ -12,6 +12,9 @@ import { Emitter } from '../output/emitter.js'
 import { createRenderer, type Renderer, type RendererOptions } from '../output/renderer.js'
 import { TcpListener, type Connection } from '../input/syslog-tcp.js'
 import { UdpListener } from '../input/syslog-udp.js'
+import { ApiServer } from './api.js'
+import { prometheusText, type ServiceSnapshot } from './metrics.js'
+import { FeedIndex } from '../index/feed-index.js'
 import type { Config } from '../config/types.js'
 import { FeedmatchError } from '../errors.js'
 import { log } from '../log.js'
@@ -47,6 +50,9 @@ export class Service {
   private udp: UdpListener[] = []
   private statsTimer?: NodeJS.Timeout
   private stopping = false
+  private api?: ApiServer
+  /** The API's view of the generation in service (lookups on this thread), rebuilt on a swap. */
+  private apiIndex?: FeedIndex
 
   constructor (private config: Config) {
     this.feeds = new FeedManager(config)
@@ -99,6 +105,7 @@ export class Service {
     this.dispatcher.on('resume', () => { for (const l of this.tcp) l.resume() })
 
     await this.listen()
+    await this.startApi()
     if (this.config.feeds.watch) this.feeds.watch()
     this.statsTimer = setInterval(() => { this.reportDrops(); this.logStats('statistics') }, this.config.log.statsInterval)
     this.statsTimer.unref()
@@ -133,10 +140,23 @@ export class Service {
     await this.dispatcher?.idle()
     await Promise.all(this.tcp.map(async (l) => await l.close()))
     this.alert('stopping', this.stats.snapshot())
+    await this.api?.close()
     await this.pool?.close()
     await this.emitter?.close()
     // After the output closed, so that what it could not deliver is in the figures.
     this.logStats('final statistics')
+  }
+
+  /**
+   * A start that failed part way (a port that is taken): closes what did start, without draining,
+   * so that nothing keeps the process alive. Safe on any state.
+   */
+  async abort (): Promise<void> {
+    this.stopping = true
+    clearInterval(this.statsTimer)
+    this.feeds.close()
+    await Promise.allSettled([...this.tcp.map(async (l) => await l.close()), ...this.udp.map(async (l) => await l.close()), this.api?.close()])
+    await Promise.allSettled([this.pool?.close(), this.emitter?.close()])
   }
 
   private compile (config: Config, version: number): void {
@@ -185,6 +205,32 @@ export class Service {
       this.addresses.push({ protocol: l.protocol, host: l.host, port: await tcp.listen() })
       this.tcp.push(tcp)
     }
+  }
+
+  /** The HTTP API, when `api.listen` is set (api.ts); its address joins `addresses` as http. */
+  private async startApi (): Promise<void> {
+    const at = this.config.api.listen
+    if (at === null) return
+    this.api = new ApiServer({
+      index: () => {
+        const gen = this.feeds.current
+        if (this.apiIndex?.handle.id !== gen.id) this.apiIndex = new FeedIndex(gen)
+        return this.apiIndex
+      },
+      health: () => {
+        const gen = this.feeds.current
+        return {
+          status: this.stopping ? 'stopping' : 'ok',
+          generation: gen.id,
+          feeds: gen.feeds.length,
+          records: gen.feeds.reduce((n, f) => n + f.records, 0),
+          uptimeSec: Math.round((Date.now() - this.stats.startedAt) / 1000)
+        }
+      },
+      stats: () => this.snapshot(),
+      metrics: () => prometheusText(this.snapshot(), this.feeds.current.id)
+    })
+    this.addresses.push({ protocol: 'http', host: at.host, port: await this.api.listen(at.host, at.port) })
   }
 
   private onBatch (b: BatchDone): void {
@@ -244,7 +290,7 @@ export class Service {
   }
 
   /** Statistics now, for tests and the API. */
-  snapshot (): Record<string, unknown> {
-    return this.stats.snapshot({ input: this.inputCounters(), queues: this.dispatcher?.depths, output: this.emitter?.counters })
+  snapshot (): ServiceSnapshot {
+    return { ...this.stats.snapshot(), input: this.inputCounters(), queues: this.dispatcher?.depths, output: this.emitter?.counters }
   }
 }

@@ -62,6 +62,23 @@ export interface FeedStats {
   lastDetection: number | null
 }
 
+/** ServiceStats.snapshot(): plain numbers for logs, service events, the API and /metrics. */
+// A type, not an interface: service events take it as a plain record.
+export type StatsSnapshot = {
+  uptimeSec: number
+  events: number
+  bytesIn: number
+  bytesOut: number
+  detections: number
+  eventsWithDetections: number
+  batches: number
+  latencyP50Ms: number
+  latencyP99Ms: number
+  dropped: Record<string, number>
+  perRule: Record<string, number>
+  feeds: FeedStats[]
+}
+
 /**
  * The service's counters: the one source for the periodic log summary, the numbers in service
  * events and the metrics endpoint (CONVENTIONS.md rule 5).
@@ -117,7 +134,7 @@ export class ServiceStats {
   }
 
   /** A plain snapshot for logs, service events and metrics. */
-  snapshot (extra: Record<string, unknown> = {}): Record<string, unknown> {
+  snapshot (): StatsSnapshot {
     return {
       uptimeSec: Math.round((Date.now() - this.startedAt) / 1000),
       events: this.events,
@@ -130,8 +147,7 @@ export class ServiceStats {
       latencyP99Ms: this.latency.quantile(0.99),
       dropped: { ...this.dropped },
       perRule: { ...this.perRule },
-      feeds: [...this.feeds.values()].map((f) => ({ ...f })),
-      ...extra
+      feeds: [...this.feeds.values()].map((f) => ({ ...f }))
     }
   }
 }

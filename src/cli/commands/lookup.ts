@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { openFeeds, type FeedOptions } from '../open-feeds.js'
-import { matchQuery } from '../../match/query.js'
-import { Hits } from '../../index/types.js'
+import { indicatorLines, lookupEntries } from '../../match/query.js'
 import { FeedmatchError } from '../../errors.js'
 import { csvLine, flatContext, table } from '../render.js'
 
@@ -37,7 +36,7 @@ async function lookup (args: string[], opts: LookupOptions): Promise<number> {
     const text = opts.file === '-' ? await readStdin() : await readFile(opts.file, 'utf8').catch((err: Error) => {
       throw new FeedmatchError('FM_ERR_USAGE', `-f ${opts.file}: cannot read the file (${err.message})`, { cause: err })
     })
-    for (const line of text.split(/\r?\n/)) if (line.trim() !== '' && !line.trimStart().startsWith('#')) queries.push(line.trim())
+    queries.push(...indicatorLines(text))
   }
   if (queries.length === 0) throw new FeedmatchError('FM_ERR_USAGE', 'lookup: give at least one indicator, or -f FILE')
 
@@ -46,19 +45,8 @@ async function lookup (args: string[], opts: LookupOptions): Promise<number> {
     const f = build.failed[0]
     throw new FeedmatchError('FM_ERR_FEED_READ', `${build.failed.length} feed(s) failed to load, first "${f.name}": ${f.message}`)
   }
-  const hits = new Hits()
-  let matched = false
-  const results = queries.map((q) => {
-    const r = matchQuery(index, q, hits)
-    if (r.matches.length > 0) matched = true
-    return {
-      indicator: r.indicator,
-      type: r.type,
-      value: r.value,
-      ...(r.allowlisted ? { allowlisted: true } : {}),
-      matches: r.matches.map((m) => ({ feed: m.feed, category: m.category, matched: m.matched, context: index.context(m.rec) }))
-    }
-  })
+  const results = lookupEntries(index, queries)
+  const matched = results.some((r) => r.matches.length > 0)
   const out: string[] = []
   if (format === 'json') {
     out.push(JSON.stringify(results, null, 2) + '\n')

@@ -43,7 +43,12 @@ async function load (opts: ServeOptions): Promise<Config> {
 
 async function serve (opts: ServeOptions): Promise<number> {
   const service = new Service(await load(opts))
-  await service.start()
+  try {
+    await service.start()
+  } catch (err) {
+    await service.abort()
+    throw err
+  }
   growHeapsLazily()
   log.info({ listen: service.addresses }, 'feedmatch is serving')
   return await new Promise<number>((resolve) => {

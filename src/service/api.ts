@@ -1,0 +1,139 @@
+/**
+ * The service's HTTP API (`api.listen` in the config; off by default): read-only JSON for health
+ * checks, dashboards and analysts' scripts, next to the syslog path, never in it.
+ *
+ *   GET  /health                   {status, generation, feeds, records, uptimeSec}
+ *   GET  /stats                    the statistics the log summarizes every minute
+ *   GET  /metrics                  the same for Prometheus (metrics.ts)
+ *   GET  /lookup?indicator=X&...   what `feedmatch lookup --format json` prints, against the
+ *                                  feeds in service (it follows reloads and swaps)
+ *   POST /lookup                   the same, indicators in the body: one a line, or a JSON array
+ *
+ * Errors are JSON `{error: {code, message, hint}}` with the stable codes of errors.ts. Lookups run
+ * on the main thread, so a request is bounded (MAX_INDICATORS, MAX_BODY) to keep the event path's
+ * stalls short. There is no authentication: listen on loopback or a management network.
+ */
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { FeedmatchError, type ErrorCode } from '../errors.js'
+import { indicatorLines, lookupEntries } from '../match/query.js'
+import type { FeedIndex } from '../index/feed-index.js'
+import { listening } from '../util/listen.js'
+
+/** Indicators one request may look up (about a millisecond of main-thread work). */
+export const MAX_INDICATORS = 1000
+/** Bytes of a POST body. */
+export const MAX_BODY = 256 * 1024
+/** A longer body is read to its end (and thrown away) up to this, so the client gets its 413; past it the connection is cut. */
+const DISCARD_LIMIT = 16 * 1024 * 1024
+
+/** What the API reads from the running service. */
+export interface ApiSource {
+  /** The generation in service, as an index (built once per generation). */
+  index: () => FeedIndex
+  health: () => Record<string, unknown>
+  stats: () => Record<string, unknown>
+  /** The statistics in Prometheus' text format. */
+  metrics: () => string
+}
+
+/** An API error: its HTTP status with one of our codes. */
+class ApiError extends FeedmatchError {
+  constructor (readonly status: number, code: ErrorCode, message: string) {
+    super(code, message)
+  }
+}
+
+export class ApiServer {
+  private server?: http.Server
+
+  constructor (private readonly source: ApiSource) {}
+
+  /** Listens on host:port (0: any free port); returns the port. Fails with FM_ERR_LISTEN. */
+  async listen (host: string, port: number): Promise<number> {
+    const server = http.createServer((req, res) => { this.handle(req, res) })
+    // One slow or idle client must not hold a socket for ever.
+    server.requestTimeout = 10_000
+    server.headersTimeout = 10_000
+    server.keepAliveTimeout = 5_000
+    server.maxConnections = 64
+    this.server = server
+    server.listen(port, host)
+    await listening(server, `api.listen http://${host}:${port}`)
+    return (server.address() as AddressInfo).port
+  }
+
+  async close (): Promise<void> {
+    const server = this.server
+    if (server === undefined) return
+    this.server = undefined
+    await new Promise<void>((resolve) => { server.close(() => resolve()); server.closeAllConnections() })
+  }
+
+  private handle (req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = new URL(req.url ?? '/', 'http://api')
+    const route = `${req.method ?? ''} ${url.pathname}`
+    const done = (body: unknown): void => send(res, 200, body)
+    const fail = (err: unknown): void => {
+      const e = err instanceof ApiError ? err : new ApiError(500, 'FM_ERR_INTERNAL', (err as Error)?.message ?? String(err))
+      send(res, e.status, { error: { code: e.code, message: e.message, hint: e.hint } })
+    }
+    try {
+      switch (route) {
+        case 'GET /health': return done(this.source.health())
+        case 'GET /stats': return done(this.source.stats())
+        case 'GET /metrics': return sendText(res, 200, this.source.metrics(), 'text/plain; version=0.0.4; charset=utf-8')
+        case 'GET /lookup': return done(this.lookup(url.searchParams.getAll('indicator')))
+        case 'POST /lookup':
+          readBody(req).then((text) => this.lookup(parseIndicators(text))).then(done, fail)
+          return
+      }
+      if (['/health', '/stats', '/metrics', '/lookup'].includes(url.pathname)) {
+        res.setHeader('allow', url.pathname === '/lookup' ? 'GET, POST' : 'GET')
+        throw new ApiError(405, 'FM_ERR_API', `${req.method ?? '?'} ${url.pathname}: method not allowed`)
+      }
+      throw new ApiError(404, 'FM_ERR_API', `${url.pathname}: no such endpoint`)
+    } catch (err) {
+      fail(err)
+    }
+  }
+
+  private lookup (indicators: string[]): unknown {
+    const queries = indicators.map((q) => q.trim()).filter((q) => q !== '')
+    if (queries.length === 0) throw new ApiError(400, 'FM_ERR_API', 'lookup: give at least one indicator (?indicator=VALUE, or one a line in a POST body)')
+    if (queries.length > MAX_INDICATORS) throw new ApiError(413, 'FM_ERR_API', `lookup: ${queries.length} indicators in one request; at most ${MAX_INDICATORS}`)
+    return lookupEntries(this.source.index(), queries)
+  }
+}
+
+function send (res: http.ServerResponse, status: number, body: unknown): void {
+  sendText(res, status, JSON.stringify(body) + '\n', 'application/json; charset=utf-8')
+}
+
+function sendText (res: http.ServerResponse, status: number, text: string, type: string): void {
+  res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(text) })
+  res.end(text)
+}
+
+/** The body as text; refused past MAX_BODY (what follows is read and dropped, see DISCARD_LIMIT). */
+async function readBody (req: http.IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > DISCARD_LIMIT) { req.socket.destroy(); break }
+    if (size <= MAX_BODY) chunks.push(chunk)
+  }
+  if (size > MAX_BODY) throw new ApiError(413, 'FM_ERR_API', `lookup: request body over ${MAX_BODY} bytes; send at most ${MAX_INDICATORS} indicators a request`)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+/** A POST body: a JSON array of strings, or one indicator a line (`#` starts a comment line). */
+function parseIndicators (text: string): string[] {
+  const t = text.trim()
+  if (!t.startsWith('[') && !t.startsWith('{')) return indicatorLines(t)
+  let v: unknown
+  try { v = JSON.parse(t) } catch (err) { throw new ApiError(400, 'FM_ERR_API', `lookup: the body is not valid JSON (${(err as Error).message})`) }
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new ApiError(400, 'FM_ERR_API', 'lookup: a JSON body must be an array of strings')
+  return v
+}

@@ -1,0 +1,171 @@
+/**
+ * The HTTP API of `serve` (api.listen), through the compiled CLI and real HTTP: health, lookups
+ * by GET and POST against the feeds in service (and after a reload), statistics and Prometheus
+ * metrics that count what was sent, refusals with FM_ERR_API; and FM_ERR_LISTEN, exit 2, when a
+ * listener's port is taken.
+ */
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import net from 'node:net'
+import { once } from 'node:events'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import {
+  DEMO_FEEDS, EICAR_MD5, ServiceProcess, event, sendTcp, startWithConfig, tempDir, writeConfig, type ConfiguredService
+} from '../helpers/net.js'
+
+interface Entry { indicator: string, type: string | null, value: string | null, matches: Array<{ feed: string, category: string, matched: string, context: Record<string, unknown> }> }
+
+async function getJson (url: string, init?: RequestInit): Promise<{ status: number, body: any, headers: Headers }> {
+  const res = await fetch(url, init)
+  return { status: res.status, body: await res.json(), headers: res.headers }
+}
+
+describe('serve: the HTTP API', { timeout: 90_000 }, () => {
+  let c: ConfiguredService
+  let base: string
+  let extraFeed: string
+
+  before(async () => {
+    c = await startWithConfig(async (siemPort, dir) => {
+      extraFeed = join(dir, 'extra.txt')
+      await writeFile(extraFeed, 'first-api-test.example\n')
+      return {
+        input: { listen: ['tcp://127.0.0.1:0'] },
+        output: { target: `tcp://127.0.0.1:${siemPort}`, preset: 'alienvault' },
+        feeds: { sources: [DEMO_FEEDS, { path: extraFeed, format: 'list', category: 'Api_Test' }], watch: false },
+        workers: 1,
+        api: { listen: 'http://127.0.0.1:0' }
+      }
+    })
+    base = `http://127.0.0.1:${c.svc.port('http')}`
+  })
+  after(async () => { await c?.stop() })
+
+  it('answers /health with the generation in service', async () => {
+    const r = await getJson(`${base}/health`)
+    assert.equal(r.status, 200)
+    assert.equal(r.body.status, 'ok')
+    assert.equal(r.body.generation, 1)
+    assert.equal(r.body.feeds, 9) // the 8 demo feeds and extra.txt
+    assert.ok(r.body.records > 1000, JSON.stringify(r.body))
+  })
+
+  it('looks indicators up by GET: typed, normalized, with the record context', async () => {
+    const q = [EICAR_MD5.toUpperCase(), '192.0.2.222', 'not an indicator'].map((v) => `indicator=${encodeURIComponent(v)}`).join('&')
+    const r = await getJson(`${base}/lookup?${q}`)
+    assert.equal(r.status, 200)
+    const [hash, ip, junk] = r.body as Entry[]
+    assert.equal(hash.type, 'md5')
+    assert.equal(hash.value, EICAR_MD5)
+    assert.deepEqual(hash.matches.map((m) => m.category), ['kl_malicious_hash'])
+    assert.equal(hash.matches[0].context.threat, 'EICAR-Test-File')
+    assert.deepEqual({ type: ip.type, matches: ip.matches }, { type: 'ip', matches: [] })
+    assert.deepEqual({ type: junk.type, matches: junk.matches }, { type: null, matches: [] })
+  })
+
+  it('looks indicators up by POST, one a line or a JSON array, as by GET', async () => {
+    const byGet = (await getJson(`${base}/lookup?indicator=${EICAR_MD5}&indicator=first-api-test.example`)).body
+    const lines = await getJson(`${base}/lookup`, { method: 'POST', body: `# a comment\n${EICAR_MD5}\r\n\nfirst-api-test.example\n` })
+    const json = await getJson(`${base}/lookup`, { method: 'POST', body: JSON.stringify([EICAR_MD5, 'first-api-test.example']) })
+    assert.equal(lines.status, 200)
+    assert.deepEqual(lines.body, byGet)
+    assert.deepEqual(json.body, byGet)
+    assert.deepEqual((byGet as Entry[])[1].matches.map((m) => m.category), ['Api_Test'])
+  })
+
+  it('refuses what it cannot answer with FM_ERR_API and the right status', async () => {
+    const cases: Array<[string, RequestInit | undefined, number]> = [
+      ['/nope', undefined, 404],
+      ['/stats', { method: 'DELETE' }, 405],
+      ['/lookup', undefined, 400],
+      ['/lookup', { method: 'POST', body: '[1, 2' }, 400],
+      ['/lookup', { method: 'POST', body: '{"a": 1}' }, 400],
+      ['/lookup', { method: 'POST', body: Array.from({ length: 1001 }, (_, i) => `10.0.${i >> 8}.${i & 255}`).join('\n') }, 413],
+      ['/lookup', { method: 'POST', body: 'x'.repeat(300 * 1024) }, 413]
+    ]
+    for (const [path, init, status] of cases) {
+      const r = await getJson(`${base}${path}`, init)
+      assert.equal(r.status, status, `${init?.method ?? 'GET'} ${path}: ${JSON.stringify(r.body)}`)
+      assert.equal(r.body.error.code, 'FM_ERR_API')
+      assert.match(r.body.error.hint, /GET \/health/)
+    }
+    assert.equal((await fetch(`${base}/lookup`, { method: 'PUT' })).headers.get('allow'), 'GET, POST')
+    // Still serving after all that.
+    assert.equal((await getJson(`${base}/health`)).status, 200)
+  })
+
+  it('counts the events sent in /stats and /metrics', async () => {
+    const before = (await getJson(`${base}/stats`)).body
+    await sendTcp(c.svc.port(), [event(1), event(2, EICAR_MD5), event(3), event(4, EICAR_MD5), event(5)])
+    // Counted once their batch is done: polled.
+    let stats = before
+    for (let i = 0; i < 300 && stats.events !== before.events + 5; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      stats = (await getJson(`${base}/stats`)).body
+    }
+    assert.equal(stats.events, before.events + 5)
+    assert.equal(stats.detections, before.detections + 2)
+    const hashFeed = (stats.feeds as Array<{ category: string, detections: number }>).find((f) => f.category === 'kl_malicious_hash')
+    const res = await fetch(`${base}/metrics`)
+    assert.equal(res.status, 200)
+    assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/)
+    const text = await res.text()
+    const value = (line: RegExp): number => Number(new RegExp(`^${line.source} (\\S+)$`, 'm').exec(text)?.[1])
+    assert.equal(value(/feedmatch_events_total/), stats.events)
+    assert.equal(value(/feedmatch_detections_total/), stats.detections)
+    assert.equal(value(/feedmatch_feed_detections_total\{feed="kl_malicious_hash",category="kl_malicious_hash"\}/), hashFeed?.detections)
+    assert.equal(value(/feedmatch_feeds_generation/), 1)
+    // Every sample line is NAME{LABELS} VALUE with a number, after its HELP and TYPE lines.
+    for (const line of text.trimEnd().split('\n')) assert.match(line, /^(# (HELP|TYPE) feedmatch_\w+ .+|feedmatch_\w+(\{[^}]*\})? -?[0-9.e+]+)$/, line)
+  })
+
+  it('looks up in the feeds reloaded by SIGHUP', async () => {
+    await writeFile(extraFeed, 'second-api-test.example\n')
+    c.svc.signal('SIGHUP')
+    await c.svc.waitForLog('feeds updated', 30_000)
+    const r = (await getJson(`${base}/lookup?indicator=first-api-test.example&indicator=second-api-test.example`)).body as Entry[]
+    assert.deepEqual(r.map((e) => e.matches.map((m) => m.category)), [[], ['Api_Test']])
+    assert.equal((await getJson(`${base}/health`)).body.generation, 2)
+  })
+})
+
+describe('serve: a listener whose port is taken', { timeout: 60_000 }, () => {
+  let holder: net.Server
+  let port: number
+  before(async () => {
+    holder = net.createServer().listen(0, '127.0.0.1')
+    await once(holder, 'listening')
+    port = (holder.address() as net.AddressInfo).port
+  })
+  after(() => { holder.close() })
+
+  async function expectListenError (args: string[], what: string): Promise<void> {
+    const svc = await ServiceProcess.start(args, { noWait: true })
+    const exit = await svc.exited
+    assert.equal(exit.code, 2, svc.describe())
+    const text = svc.stderrText.join('\n')
+    assert.match(text, /FM_ERR_LISTEN/, text)
+    assert.ok(text.includes(`${what}:${port}: cannot listen: the port is in use by another process`), text)
+  }
+
+  it('--listen: exit 2 with FM_ERR_LISTEN', async () => {
+    await expectListenError(['--feeds', DEMO_FEEDS, '--listen', `tcp://127.0.0.1:${port}`, '--output', 'stdout', '--workers', '1'], 'tcp://127.0.0.1')
+  })
+
+  it('api.listen: exit 2 with FM_ERR_LISTEN', async () => {
+    const dir = await tempDir()
+    try {
+      const cfg = await writeConfig(dir.path, {
+        input: { listen: ['tcp://127.0.0.1:0'] },
+        output: { target: 'stdout' },
+        feeds: { sources: [DEMO_FEEDS], watch: false },
+        workers: 1,
+        api: { listen: `http://127.0.0.1:${port}` }
+      })
+      await expectListenError(['--config', cfg], 'api.listen http://127.0.0.1')
+    } finally {
+      await dir.remove()
+    }
+  })
+})
