@@ -2,15 +2,7 @@
  * The API's GET /metrics: the service's statistics (Service.snapshot(), the same numbers as the
  * log summary and the service events: CONVENTIONS.md rule 5) in Prometheus' text format 0.0.4.
  */
-import type { StatsSnapshot } from './stats.js'
-import type { EmitterCounters } from '../output/emitter.js'
-
-/** What Service.snapshot() holds: the stats, and the inputs' counters, queue depths and the output's counters. */
-export type ServiceSnapshot = StatsSnapshot & {
-  input: Record<string, number>
-  queues?: Record<string, number>
-  output?: EmitterCounters
-}
+import type { ServiceSnapshot } from './stats.js'
 
 /** Input counters that are levels, not totals. */
 const INPUT_GAUGES = new Set(['open'])

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { FeedManager, type LoadReport } from './feed-manager.js'
 import { Dispatcher, type BatchDone } from './dispatcher.js'
-import { ServiceStats } from './stats.js'
+import { ServiceStats, type ServiceSnapshot } from './stats.js'
 import { SourceSelector, sourceSpecs } from './sources.js'
 import { PRESETS } from '../extract/presets.js'
 import { MatchPool } from '../pool/pool.js'
@@ -13,7 +13,7 @@ import { createRenderer, type Renderer, type RendererOptions } from '../output/r
 import { TcpListener, type Connection } from '../input/syslog-tcp.js'
 import { UdpListener } from '../input/syslog-udp.js'
 import { ApiServer } from './api.js'
-import { prometheusText, type ServiceSnapshot } from './metrics.js'
+import { prometheusText } from './metrics.js'
 import { FeedIndex } from '../index/feed-index.js'
 import type { Config } from '../config/types.js'
 import { FeedmatchError } from '../errors.js'
@@ -286,7 +286,7 @@ export class Service {
   }
 
   private logStats (msg: string): void {
-    log.info({ ...this.stats.snapshot(), input: this.inputCounters(), queues: this.dispatcher?.depths, outputBuffered: this.emitter?.buffered, output: this.emitter?.counters }, msg)
+    log.info({ ...this.snapshot(), outputBuffered: this.emitter?.buffered }, msg)
   }
 
   /** Statistics now, for tests and the API. */

@@ -1,5 +1,6 @@
 import type { MatchCounters } from '../match/event-matcher.js'
 import type { FeedMeta } from '../index/types.js'
+import type { EmitterCounters } from '../output/emitter.js'
 
 /** Below this many ms each millisecond has its own bucket. */
 const LINEAR_MS = 16
@@ -77,6 +78,13 @@ export type StatsSnapshot = {
   dropped: Record<string, number>
   perRule: Record<string, number>
   feeds: FeedStats[]
+}
+
+/** Service.snapshot(): the stats, and the inputs' counters, queue depths and the output's counters. */
+export type ServiceSnapshot = StatsSnapshot & {
+  input: Record<string, number>
+  queues?: Record<string, number>
+  output?: EmitterCounters
 }
 
 /**

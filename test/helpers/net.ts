@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
+import type { ServiceSnapshot } from '../../src/service/stats.js'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const CLI = join(ROOT, 'dist/cli/main.js')
@@ -198,18 +199,8 @@ export class ServiceProcess {
   }
 }
 
-/** What the service logs as `final statistics` (the fields the tests read). */
-export interface FinalStats {
-  events: number
-  bytesIn: number
-  detections: number
-  eventsWithDetections: number
-  dropped: Record<string, number>
-  perRule: Record<string, number>
-  feeds: Array<{ name: string, detections: number, records: number }>
-  input: Record<string, number>
-  output?: Record<string, unknown>
-}
+/** What the service logs as `final statistics`: its snapshot (and the output's buffered bytes). */
+export type FinalStats = ServiceSnapshot & { outputBuffered?: number }
 
 // ---------------------------------------------------------------------------------------------
 // Frames: the SIEM side
