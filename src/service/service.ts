@@ -115,8 +115,9 @@ export class Service {
   /** SIGHUP: re-read the configuration (rules, templates, feeds) and reload the feeds. */
   async reload (config: Config): Promise<void> {
     if (JSON.stringify(config.input.listen) !== JSON.stringify(this.config.input.listen) ||
-        JSON.stringify(config.output.target) !== JSON.stringify(this.config.output.target)) {
-      log.warn('listeners and output target changes take effect at the next restart')
+        JSON.stringify(config.output.target) !== JSON.stringify(this.config.output.target) ||
+        JSON.stringify(config.api.listen) !== JSON.stringify(this.config.api.listen)) {
+      log.warn('listeners, API and output target changes take effect at the next restart')
     }
     this.config = config
     this.compile(config, this.workerCfg.version + 1)
