@@ -72,6 +72,11 @@ describe('serve: the HTTP API', { timeout: 90_000 }, () => {
     assert.deepEqual(lines.body, byGet)
     assert.deepEqual(json.body, byGet)
     assert.deepEqual((byGet as Entry[])[1].matches.map((m) => m.category), ['Api_Test'])
+    // Many indicators are looked up in slices: all answered, in order.
+    const many = Array.from({ length: 230 }, (_, i) => i === 117 ? EICAR_MD5 : `198.51.${i >> 8}.${i & 255}`)
+    const big = (await getJson(`${base}/lookup`, { method: 'POST', body: many.join('\n') })).body as Entry[]
+    assert.deepEqual(big.map((e) => e.indicator), many)
+    assert.deepEqual(big.flatMap((e, i) => e.matches.length > 0 ? [i] : []), [117])
   })
 
   it('refuses what it cannot answer with FM_ERR_API and the right status', async () => {
