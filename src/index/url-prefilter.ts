@@ -31,14 +31,10 @@ const DASH = 0x2d
 const QUESTION = 0x3f
 const HASH = 0x23
 
-/** Byte classes, one table read a byte: a host label byte as plainUrl reads one ([A-Za-z0-9_-]), a scheme byte ([A-Za-z0-9+.-]). */
-const HOST = 1
-const SCHEME = 2
-const BYTE_CLASS = new Uint8Array(256)
-for (let c = 0; c < 128; c++) {
-  const ch = String.fromCharCode(c)
-  if (/[A-Za-z0-9_-]/.test(ch)) BYTE_CLASS[c] |= HOST
-  if (/[A-Za-z0-9+.-]/.test(ch)) BYTE_CLASS[c] |= SCHEME
+/** A byte of a host label as plainUrl reads one: [A-Za-z0-9_-]. */
+function isHostByte (c: number): boolean {
+  const l = c | 0x20
+  return (l >= 0x61 && l <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === DASH || c === 0x5f
 }
 
 /** Where the host starts in buf[s, e) as plainUrl's hostStart reads it, or -1 (not a plain URL). */
@@ -48,7 +44,11 @@ function hostStart (buf: Uint8Array, s: number, e: number): number {
   const l0 = c0 | 0x20
   if (!(l0 >= 0x61 && l0 <= 0x7a)) return s
   let i = s + 1
-  while (i < e && (BYTE_CLASS[buf[i]] & SCHEME) !== 0) i++
+  for (; i < e; i++) {
+    const c = buf[i]
+    const l = c | 0x20
+    if (!((l >= 0x61 && l <= 0x7a) || (c >= 0x30 && c <= 0x39) || c === 0x2b || c === DASH || c === DOT)) break
+  }
   if (i >= e || buf[i] !== COLON) return s
   const a = i + 1 < e ? buf[i + 1] : -1
   const b = i + 2 < e ? buf[i + 2] : -1
@@ -71,7 +71,7 @@ export function urlMayMatch (t: TrieView, buf: Uint8Array, s: number, e: number)
     if (c === DOT) {
       if (prev === DOT) return true
       labelStart = i + 1
-    } else if ((BYTE_CLASS[c] & HOST) === 0) {
+    } else if (!isHostByte(c)) {
       break
     } else if (c === DASH && prev === DASH && i - 3 >= start && (buf[i - 2] | 0x20) === 0x6e && (buf[i - 3] | 0x20) === 0x78) {
       return true
