@@ -105,7 +105,7 @@ function readOctet (buf: Uint8Array, i: number, end: number): number {
 }
 
 /** The address the last matchIpv4 that succeeded read, as an unsigned 32-bit number. */
-export let matchedIpv4 = 0
+let matchedIpv4 = 0
 
 /**
  * End of the dotted quad at buf[p] when a word end follows it (RE2's `IPV4\b`), else 0, and the

@@ -24,6 +24,11 @@ export interface LoadReport {
   loaded: FeedLoadResult[]
 }
 
+/** Records of a generation, all feeds together (load reports, the API's /health). */
+export function recordCount (gen: GenerationHandle): number {
+  return gen.feeds.reduce((n, f) => n + f.records, 0)
+}
+
 /**
  * Holds the FeedIndex generation in service and builds new ones in the background. A swap is one
  * assignment: every batch carries the handle it was submitted with, so no event is matched half
@@ -85,7 +90,7 @@ export class FeedManager extends EventEmitter {
     if (this.gen === undefined && snapshot !== null) {
       const started = performance.now()
       this.gen = await readSnapshot(snapshot)
-      const report: LoadReport = { generation: this.gen.id, feeds: this.gen.feeds.length, records: this.gen.feeds.reduce((n, f) => n + f.records, 0), failed: [], swapped: true, buildMs: performance.now() - started, loaded: [] }
+      const report: LoadReport = { generation: this.gen.id, feeds: this.gen.feeds.length, records: recordCount(this.gen), failed: [], swapped: true, buildMs: performance.now() - started, loaded: [] }
       this.emit('loaded', report)
       return report
     }
@@ -96,7 +101,7 @@ export class FeedManager extends EventEmitter {
     const report: LoadReport = {
       generation: res.handle.id,
       feeds: inService.length,
-      records: inService.reduce((n, f) => n + f.records, 0),
+      records: recordCount(res.handle),
       failed: res.failed,
       swapped: true,
       buildMs: res.buildMs,

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { FeedManager, type LoadReport } from './feed-manager.js'
+import { FeedManager, recordCount, type LoadReport } from './feed-manager.js'
 import { Dispatcher, type BatchDone } from './dispatcher.js'
 import { ServiceStats, type ServiceSnapshot } from './stats.js'
 import { SourceSelector, sourceSpecs } from './sources.js'
@@ -224,8 +224,8 @@ export class Service {
           status: this.stopping ? 'stopping' : 'ok',
           generation: gen.id,
           feeds: gen.feeds.length,
-          records: gen.feeds.reduce((n, f) => n + f.records, 0),
-          uptimeSec: Math.round((Date.now() - this.stats.startedAt) / 1000)
+          records: recordCount(gen),
+          uptimeSec: this.stats.uptimeSec
         }
       },
       stats: () => this.snapshot(),

@@ -93,6 +93,12 @@ export type ServiceSnapshot = StatsSnapshot & {
  */
 export class ServiceStats {
   readonly startedAt = Date.now()
+
+  /** Whole seconds since start. */
+  get uptimeSec (): number {
+    return Math.round((Date.now() - this.startedAt) / 1000)
+  }
+
   events = 0
   bytesIn = 0
   bytesOut = 0
@@ -144,7 +150,7 @@ export class ServiceStats {
   /** A plain snapshot for logs, service events and metrics. */
   snapshot (): StatsSnapshot {
     return {
-      uptimeSec: Math.round((Date.now() - this.startedAt) / 1000),
+      uptimeSec: this.uptimeSec,
       events: this.events,
       bytesIn: this.bytesIn,
       bytesOut: this.bytesOut,
