@@ -76,15 +76,14 @@ export class ApiServer {
   }
 
   private handle (req: http.IncomingMessage, res: http.ServerResponse): void {
-    const url = new URL(req.url ?? '/', 'http://api')
-    const route = `${req.method ?? ''} ${url.pathname}`
     const done = (body: unknown): void => send(res, 200, body)
     const fail = (err: unknown): void => {
       const e = err instanceof ApiError ? err : new ApiError(500, 'FM_ERR_INTERNAL', (err as Error)?.message ?? String(err))
       send(res, e.status, { error: { code: e.code, message: e.message, hint: e.hint } })
     }
     try {
-      switch (route) {
+      const url = requestUrl(req)
+      switch (`${req.method ?? ''} ${url.pathname}`) {
         case 'GET /health': return done(this.source.health())
         case 'GET /stats': return done(this.source.stats())
         case 'GET /metrics': return sendText(res, 200, this.source.metrics(), 'text/plain; version=0.0.4; charset=utf-8')
@@ -116,6 +115,15 @@ export class ApiServer {
       out.push(...lookupEntries(index, queries.slice(i, i + LOOKUP_SLICE)))
     }
     return out
+  }
+}
+
+/** The request's URL; one that does not parse (`GET http://[bad HTTP/1.1`) is a 400, not a crash. */
+function requestUrl (req: http.IncomingMessage): URL {
+  try {
+    return new URL(req.url ?? '/', 'http://api')
+  } catch {
+    throw new ApiError(400, 'FM_ERR_API', `${JSON.stringify(req.url)}: not a valid request target`)
   }
 }
 

@@ -96,6 +96,14 @@ describe('serve: the HTTP API', { timeout: 90_000 }, () => {
       assert.match(r.body.error.hint, /GET \/health/)
     }
     assert.equal((await fetch(`${base}/lookup`, { method: 'PUT' })).headers.get('allow'), 'GET, POST')
+    // A request target that is no URL (fetch cannot send one): raw HTTP.
+    const sock = net.connect(c.svc.port('http'), '127.0.0.1')
+    await once(sock, 'connect')
+    sock.end('GET http://[bad HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n')
+    let raw = ''
+    for await (const chunk of sock) raw += String(chunk)
+    assert.match(raw, /^HTTP\/1\.1 400 /, raw)
+    assert.match(raw, /"code":"FM_ERR_API"/, raw)
     // Still serving after all that.
     assert.equal((await getJson(`${base}/health`)).status, 200)
   })
