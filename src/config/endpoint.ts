@@ -5,7 +5,7 @@
  */
 import { isIP } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import type { Endpoint } from './types.js'
+import type { Endpoint, ListenerConfig } from './types.js'
 
 // IPv6 goes in brackets (`tcp://[::1]:9999`), so the last colon always separates the port.
 const SOCKET_URL = /^([a-z]+):\/\/(?:\[([^\]]+)\]|([^\s:/[\]@]+)):(\d{1,5})$/
@@ -26,7 +26,7 @@ function parseHostPort<P extends string> (
 const SOCKET_PROTOCOLS = ['tcp', 'udp', 'tls'] as const
 
 /** `tcp://HOST:PORT`, `udp://...` or `tls://...` as a listener (port 0: any free port). */
-export function parseListenUrl (url: string): Endpoint | undefined {
+export function parseListenUrl (url: string): ListenerConfig | undefined {
   return parseHostPort(url, SOCKET_PROTOCOLS, 0)
 }
 
@@ -36,7 +36,7 @@ export type RawTarget =
   | { protocol: 'file', path: string, url: string }
   | { protocol: 'stdout', url: 'stdout' }
 
-/** `tcp://HOST:PORT`, `udp://HOST:PORT`, `tls://HOST:PORT`, `file:PATH` or `stdout`. */
+/** `tcp://HOST:PORT`, `udp://HOST:PORT`, `tls://HOST:PORT`, `relp://HOST:PORT`, `file:PATH` or `stdout`. */
 export function parseOutputTarget (url: string): RawTarget | undefined {
   if (url === 'stdout') return { protocol: 'stdout', url: 'stdout' }
   if (url.startsWith('file:')) {
@@ -47,7 +47,7 @@ export function parseOutputTarget (url: string): RawTarget | undefined {
     }
     return path === '' ? undefined : { protocol: 'file', path, url }
   }
-  return parseHostPort(url, SOCKET_PROTOCOLS, 1)
+  return parseHostPort(url, [...SOCKET_PROTOCOLS, 'relp'] as const, 1)
 }
 
 /** `http://HOST:PORT` for the HTTP API. */

@@ -11,7 +11,7 @@ import { parseHttpUrl, parseListenUrl, parseOutputTarget } from './endpoint.js'
 import { configError, formatFound, formatPath, label } from './messages.js'
 import type { Seg } from './messages.js'
 import type {
-  Config, FeedConfig, FeedsConfig, InputConfig, LogConfig, OutputConfig, SourceConfig,
+  Config, FeedConfig, FeedsConfig, InputConfig, LogConfig, OutputConfig, SourceConfig, SpoolConfig,
 } from './types.js'
 import type { ValidateContext } from './validate.js'
 
@@ -25,8 +25,9 @@ interface RawFeed extends Omit<FeedConfig, 'origin' | 'expiry' | 'indicators'> {
 /** The config as the schema guarantees it, defaults applied, before conversion. */
 export interface RawConfig {
   input: Omit<InputConfig, 'listen' | 'idleTimeout'> & { listen: string[], idleTimeout: Duration }
-  output: Omit<OutputConfig, 'target' | 'hostname' | 'batch' | 'reconnect'> & {
+  output: Omit<OutputConfig, 'target' | 'hostname' | 'batch' | 'reconnect' | 'spool'> & {
     target: string
+    spool: string | null | (Omit<SpoolConfig, 'fsyncInterval'> & { fsyncInterval: Duration })
     hostname: string | null
     batch: { maxBytes: number, maxDelay: Duration }
     reconnect: { initialDelay: Duration, maxDelay: Duration }
@@ -152,9 +153,23 @@ function outputSection (raw: RawConfig['output'], ctx: ValidateContext): OutputC
     tls,
     hostname: raw.hostname ?? hostname(),
     batch: { maxBytes: raw.batch.maxBytes, maxDelay: ms(raw.batch.maxDelay) },
-    spool: raw.spool === null ? null : resolve(ctx.baseFor(['output', 'spool']), raw.spool),
+    spool: spoolConfig(raw.spool, target.protocol, ctx),
     reconnect,
   }
+}
+
+function spoolConfig (raw: RawConfig['output']['spool'], protocol: string, ctx: ValidateContext): SpoolConfig | null {
+  if (raw === null) return null
+  if (protocol === 'udp') {
+    throw configError(ctx, {
+      segs: ['output', 'spool'],
+      text: 'expected no spool with a udp:// target (UDP cannot tell when the SIEM is away); found a spool. Remove it, or send over tcp://, tls:// or relp://',
+    })
+  }
+  if (typeof raw === 'string') {
+    return { dir: resolve(ctx.baseFor(['output', 'spool']), raw), mode: 'overflow', maxBytes: 1024 * 1024 * 1024, fsync: 'off', fsyncInterval: 1000 }
+  }
+  return { ...raw, dir: resolve(ctx.baseFor(['output', 'spool', 'dir']), raw.dir), fsyncInterval: ms(raw.fsyncInterval) }
 }
 
 function feedEntry (entry: string | RawFeed, segs: Seg[], ctx: ValidateContext): FeedConfig {

@@ -177,7 +177,7 @@ export const configSchema = {
           type: 'string',
           format: 'output-target',
           default: 'stdout',
-          expected: 'tcp://HOST:PORT, udp://HOST:PORT, tls://HOST:PORT, file:PATH or stdout',
+          expected: 'tcp://HOST:PORT, udp://HOST:PORT, tls://HOST:PORT, relp://HOST:PORT, file:PATH or stdout',
         },
         tls: {
           type: 'object',
@@ -217,7 +217,30 @@ export const configSchema = {
           additionalProperties: false,
           properties: { maxBytes: int(64 * 1024, 2 ** 40, 64 * MB) },
         },
-        spool: pathOrNull,
+        // A bare path is the overflow spool of earlier versions: `{ dir: PATH }`.
+        spool: {
+          default: null,
+          if: { type: 'object' },
+          then: {
+            type: 'object',
+            required: ['dir'],
+            additionalProperties: false,
+            properties: {
+              dir: path,
+              mode: oneOf(['overflow', 'always'], 'overflow'),
+              maxBytes: int(64 * 1024, 2 ** 50, 1024 * MB),
+              fsync: oneOf(['off', 'interval', 'always'], 'off'),
+              fsyncInterval: duration('1s'),
+            },
+          },
+          else: { type: ['string', 'null'], minLength: 1, expected: 'a path, { dir, mode, maxBytes, fsync, fsyncInterval } or null' },
+        },
+        relp: {
+          type: 'object',
+          default: {},
+          additionalProperties: false,
+          properties: { window: int(1, 100_000, 128) },
+        },
         reconnect: {
           type: 'object',
           default: {},

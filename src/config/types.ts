@@ -9,7 +9,8 @@ import type { FeedRole } from '../index/types.js'
 
 /** A socket address parsed from `tcp://HOST:PORT` and the like (IPv6 host without brackets). */
 export interface Endpoint {
-  protocol: 'tcp' | 'udp' | 'tls'
+  /** relp: output only (rsyslog's reliable protocol). */
+  protocol: 'tcp' | 'udp' | 'tls' | 'relp'
   host: string
   port: number
   /** The URL as written, for messages and logs. */
@@ -17,7 +18,7 @@ export interface Endpoint {
 }
 
 /** One `input.listen` entry. Port 0 asks the system for a free port (tests use it). */
-export type ListenerConfig = Endpoint
+export type ListenerConfig = Omit<Endpoint, 'protocol'> & { protocol: 'tcp' | 'udp' | 'tls' }
 
 /** Where detections go: a socket, a file, or stdout. */
 export type OutputTarget =
@@ -105,10 +106,22 @@ export interface OutputConfig {
   facility: number
   batch: { maxBytes: number, maxDelay: number }
   queue: { maxBytes: number }
-  /** Folder of the disk spool, or null for none. */
-  spool: string | null
+  /** The disk spool, or null for none. */
+  spool: SpoolConfig | null
+  /** RELP targets: messages sent and not yet answered, at most. */
+  relp: { window: number }
   reconnect: { initialDelay: number, maxDelay: number }
   maxDetectionsPerEvent: number
+}
+
+/** `output.spool`: where, how much, and whether it takes every frame (`always`) or the overflow. */
+export interface SpoolConfig {
+  dir: string
+  mode: 'overflow' | 'always'
+  maxBytes: number
+  fsync: 'off' | 'interval' | 'always'
+  /** Milliseconds. */
+  fsyncInterval: number
 }
 
 /** Feed file formats. */

@@ -35,7 +35,8 @@ import { Session } from './transports/session.js'
 import { UdpSink } from './transports/udp.js'
 
 export type { DropReason, EmitterCounters } from './transports/counters.js'
-export type { EmitterOptions, EmitterTarget } from './transports/options.js'
+export type { EmitterOptions, EmitterTarget, SpoolMode } from './transports/options.js'
+export { spoolOptions } from './transports/options.js'
 
 /** Sends Buffers of whole frames to one target; emits 'drain', 'lost' (err), 'regained', 'drop' (reason, bytes), and 'error' for what cannot be retried. */
 export class Emitter extends EventEmitter {
@@ -44,6 +45,8 @@ export class Emitter extends EventEmitter {
   readonly #o: Settings
   #box = new Outbox(null, this.#outboxHooks())
   #conn: Connection | null = null
+  // Batches already sent again after a drop: a later drop does not resend them (see #requeue).
+  readonly #resentOnce = new WeakSet<Buffer>()
   #udp: UdpSink | null = null
   #session: Session | null = null
   // The session of a link that reopen() is ending: what it holds still counts.
@@ -109,6 +112,9 @@ export class Emitter extends EventEmitter {
       const spool = Spool.open(o.spool, {
         maxBytes: o.spoolMaxBytes,
         segmentBytes: o.spoolSegmentBytes,
+        journal: o.spoolMode === 'always',
+        fsync: o.spoolFsync,
+        fsyncInterval: o.spoolFsyncInterval,
         onDamage: () => { this.counters.errors++ },
       })
       this.#box = new Outbox(spool, this.#outboxHooks())
@@ -177,9 +183,11 @@ export class Emitter extends EventEmitter {
 
   #onUp (link: Link | null): void {
     if (link !== null) {
-      const s = new Session(link, this.#o.resendBytes)
+      const s = new Session(link, this.#o.resendBytes, this.#resentOnce)
       this.#session = s
       link.stream.on('drain', () => { if (this.#session === s) this.#pump() })
+      // RELP: messages the SIEM answered with an error would be refused again: dropped, counted.
+      link.stream.on('refused', (bytes: number) => this.#drop('refused', bytes))
     }
     if (this.#lost) {
       this.#lost = false
@@ -208,11 +216,25 @@ export class Emitter extends EventEmitter {
   }
 
   // Loss avoidance over duplicates (see the module comment): what the link may have lost goes
-  // back in front of everything, in the order it was first sent.
+  // back in front of everything, in the order it was first sent. A batch of the window goes
+  // again once only: a peer that drops the connection before it read a window's worth (a load
+  // balancer that resets every 200 kB) would otherwise be sent the same window for ever.
   #requeue (s: Session, withWindow = true): void {
-    const { resent, pending } = s.takeUnconfirmed()
+    const { resent, pending, taken, unanswered } = s.takeUnconfirmed()
+    // Sent and never answered (RELP): the server may have stored them, so they may arrive twice.
+    this.counters.bytesResent += unanswered
+    if (taken !== null) {
+      // The link confirmed the start of its oldest batch before it failed (RELP): that part is sent.
+      this.counters.bytesSent += taken.bytes
+      this.#box.inherit(taken.rest, taken.whole)
+      if (this.#box.isJournaled(taken.whole)) this.#box.spool!.commit(taken.bytes)
+    }
     if (!withWindow) resent.length = 0
-    for (const b of resent) { this.counters.bytesResent += b.length; this.#requeuedWindow += b.length }
+    for (const b of resent) {
+      this.counters.bytesResent += b.length
+      this.#requeuedWindow += b.length
+      this.#resentOnce.add(b)
+    }
     this.#box.head.unshiftAll(resent.concat(pending))
   }
 
@@ -237,7 +259,7 @@ export class Emitter extends EventEmitter {
     const head = this.#box.head
     while (head.length > 0 && !s.link.stream.writableNeedDrain) {
       if (!this.#overdue && head.bytes < this.#o.batchMaxBytes) break
-      const batch = this.#box.takeBatch(this.#o.batchMaxBytes)
+      const batch = this.#box.takeBatch(this.#o.batchMaxBytes, this.#resentOnce)
       this.#requeuedWindow = Math.max(0, this.#requeuedWindow - batch.length)
       s.write(batch, this.#confirmed)
     }
@@ -257,6 +279,8 @@ export class Emitter extends EventEmitter {
 
   readonly #confirmed = (buf: Buffer): void => {
     this.counters.bytesSent += buf.length
+    // Always mode: journal records the link took are done. A resent window was done already.
+    if (this.#box.isJournaled(buf) && !this.#resentOnce.has(buf)) this.#box.spool!.commit(buf.length)
     this.#pump()
   }
 
@@ -330,7 +354,7 @@ export class Emitter extends EventEmitter {
         this.#requeue(s, this.#box.spool !== null)
       }
     }
-    for (const n of this.#box.keepLeftovers()) this.#drop('close', n)
+    for (const n of this.#box.keepLeftovers(this.#resentOnce)) this.#drop('close', n)
     this.#box.spool?.close()
   }
 

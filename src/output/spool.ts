@@ -1,19 +1,24 @@
 /**
  * The disk spool: where output goes when memory is full (the SIEM is away or slow), replayed in
- * order when it is back, kept across restarts.
+ * order when it is back, kept across restarts. In `always` mode it is a write-ahead journal:
+ * every Buffer the emitter accepts is appended before write() returns, and a record is marked
+ * done only once the link confirmed it (commit()), so a crash replays what was not delivered.
  *
  * Layout: a folder of segment files `<16-digit number>.seg`, read in number order. A segment is an
- * 8-byte header (magic `FMS1`, then the u32 BE offset of its first unread record), then records:
+ * 8-byte header (magic `FMS1`, then the u32 BE offset of its first record not done), then records:
  * a u32 BE length and that many bytes (one Buffer the emitter accepted, whole frames). Records are
  * appended to the last segment; a full segment is closed and a new one started; a segment is
- * deleted once read to its end. The read offset is saved in the header after every read, so a
- * restart replays from there. A record cut short by a crash (or zero bytes left by one) ends the
- * segment's valid data and is truncated away on open.
+ * deleted once done to its end. Two cursors walk a segment: `read` (handed to memory, this run
+ * only) and `done` (saved in the header). In overflow mode a record is done when it is read; in
+ * always mode when commit() says the SIEM has it. A restart replays from `done`. A record cut
+ * short by a crash (or zero bytes left by one) ends the segment's valid data and is truncated away.
  *
- * I/O is synchronous, on purpose: the spool works only while the SIEM cannot keep up, where order
- * and crash safety matter more than latency, and a sync append to the page cache costs microseconds
- * per batch; async appends would need one more memory buffer, with its own bound and ordering (the
- * trade-off of sonic-boom's sync mode). No fsync: it survives a process crash, not a power loss.
+ * I/O is synchronous, on purpose: a sync append to the page cache costs microseconds per batch,
+ * and order and crash safety matter more here than latency; async appends would need one more
+ * memory buffer, with its own bound and ordering (the trade-off of sonic-boom's sync mode).
+ * Without fsync what is appended survives a process crash (kill -9), not a power loss; `fsync`
+ * `always` syncs every append, `interval` at most every `fsyncInterval` ms (rsyslog's
+ * queue.syncqueuefiles and checkpoint interval).
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -38,13 +43,22 @@ interface Segment {
   file: string
   size: number
   read: number
+  done: number
   fd: number | null
 }
+
+/** When appended records are forced to disk. */
+export type SpoolFsync = 'off' | 'interval' | 'always'
 
 /** Spool bounds in bytes: the whole folder, and one segment (the unit in which disk space is freed). */
 export interface SpoolOptions {
   maxBytes: number
   segmentBytes: number
+  /** True (always mode): records are done only by commit(); false: as soon as they are read. */
+  journal?: boolean
+  fsync?: SpoolFsync
+  /** Milliseconds, for fsync `interval`. */
+  fsyncInterval?: number
   /** Told when a segment turns out damaged while read (changed under us); the rest of it is skipped. */
   onDamage?: (err: Error) => void
 }
@@ -88,6 +102,15 @@ export class Spool {
   #unread = 0
   #nextSeq = FIRST_SEQ
   #failedUntil = 0
+  // Always mode: records read and not yet committed, oldest first, and how much of the first one
+  // a commit already covered (a RELP link can confirm part of a batch).
+  // `span` is the record's bytes on disk (header included), or the bytes skipped as damaged (len 0).
+  readonly #uncommitted: Array<{ seg: Segment, len: number, span: number }> = []
+  #uncommittedHead = 0
+  #partial = 0
+  #dirty: number | null = null
+  #lastSync = 0
+  #syncTimer: NodeJS.Timeout | null = null
 
   private constructor (dir: string, opts: SpoolOptions) {
     this.dir = dir
@@ -101,6 +124,10 @@ export class Spool {
     try {
       fs.mkdirSync(spool.dir, { recursive: true })
       spool.#scan()
+      if (opts.fsync === 'interval') {
+        spool.#syncTimer = setInterval(() => spool.#sync(), opts.fsyncInterval ?? 1000)
+        spool.#syncTimer.unref()
+      }
     } catch (err) {
       spool.close()
       throw err instanceof FeedmatchError ? err : spoolError(`cannot open ${spool.dir}`, err)
@@ -111,6 +138,11 @@ export class Spool {
   /** Bytes of the segment files on disk (what maxBytes bounds). */
   get diskBytes (): number {
     return this.#diskBytes
+  }
+
+  /** True in always mode: every record is on disk before it is sent, and done only once committed. */
+  get journal (): boolean {
+    return this.#o.journal === true
   }
 
   /** True while records are waiting to be read. */
@@ -146,30 +178,74 @@ export class Spool {
     tail.size += REC_HEADER + buf.length
     this.#diskBytes += REC_HEADER + buf.length
     this.#unread += REC_HEADER + buf.length
+    this.#afterAppend(fd)
+  }
+
+  /**
+   * Always mode, with nothing unread before it: appends `buf` and counts it as read at once, as
+   * the caller keeps it in memory to send; commit() then marks it done. Throws as append() does.
+   */
+  appendRead (buf: Buffer): void {
+    if (this.#unread !== 0) throw new FeedmatchError('FM_ERR_INTERNAL', 'spool: appendRead() with unread records before it')
+    this.append(buf)
+    const tail = this.#segs.at(-1)!
+    tail.read = tail.size
+    this.#unread = 0
+    this.#uncommitted.push({ seg: tail, len: buf.length, span: REC_HEADER + buf.length })
+  }
+
+  /** Always mode: the oldest `bytes` of what was read reached the SIEM; whole records among them are done (saved, freed). */
+  commit (bytes: number): void {
+    if (this.#o.journal !== true || bytes <= 0) return
+    this.#partial += bytes
+    let last: Segment | null = null
+    while (this.#uncommittedHead < this.#uncommitted.length) {
+      const r = this.#uncommitted[this.#uncommittedHead]!
+      if (this.#partial < r.len) break
+      this.#partial -= r.len
+      this.#uncommittedHead++
+      r.seg.done += r.span
+      last = r.seg
+      // A segment done to its end is deleted, as in overflow mode (the next append starts a new one).
+      if (r.seg.done >= r.seg.size) this.#remove(r.seg)
+    }
+    if (this.#uncommittedHead === this.#uncommitted.length) {
+      this.#uncommitted.length = 0
+      this.#uncommittedHead = 0
+      // Counts can only run ahead by a bug upstream; never let that mark unread records done.
+      this.#partial = 0
+    } else if (this.#uncommittedHead >= 1024) {
+      this.#uncommitted.splice(0, this.#uncommittedHead)
+      this.#uncommittedHead = 0
+    }
+    if (last !== null && this.#segs.includes(last)) this.#saveDone(last)
   }
 
   /** Takes records, oldest first, until `maxBytes` of payload (at least one record when any). */
   read (maxBytes: number): Buffer[] {
     const out: Buffer[] = []
     let got = 0
+    const journal = this.#o.journal === true
     while (out.length === 0 || got < maxBytes) {
-      const seg = this.#segs[0]
+      // In always mode, segments read to their end stay until committed: skip past them.
+      const seg = this.#segs.find((x) => x.read < x.size)
       if (seg === undefined) break
-      if (seg.read >= seg.size) {
-        this.#remove(seg)
-        continue
-      }
+      const from = seg.read
       const rec = this.#readRecord(seg)
+      if (journal) this.#uncommitted.push({ seg, len: rec?.length ?? 0, span: seg.read - from })
       if (rec === null) continue
       out.push(rec)
       got += rec.length
     }
-    const head = this.#segs[0]
-    if (head !== undefined && out.length > 0) {
-      // Delete a finished segment now (even the one being appended to: the next append starts a
-      // new one), so the disk bound frees up as soon as possible.
-      if (head.read >= head.size) this.#remove(head)
-      else this.#saveReadOffset(head)
+    if (!journal) {
+      // Overflow mode: what is read is done. Delete a finished segment now (even the one being
+      // appended to: the next append starts a new one), so the disk bound frees up soon.
+      for (const seg of [...this.#segs]) {
+        if (seg.done === seg.read) continue
+        seg.done = seg.read
+        if (seg.done >= seg.size) this.#remove(seg)
+        else this.#saveDone(seg)
+      }
     }
     return out
   }
@@ -200,7 +276,26 @@ export class Spool {
 
   /** Closes the open files; the segments stay for the next start. */
   close (): void {
+    if (this.#syncTimer !== null) clearInterval(this.#syncTimer)
+    this.#syncTimer = null
+    this.#sync()
     for (const seg of this.#segs) this.#closeFd(seg)
+  }
+
+  #afterAppend (fd: number): void {
+    const mode = this.#o.fsync ?? 'off'
+    if (mode === 'off') return
+    this.#dirty = fd
+    if (mode === 'always' || Date.now() - this.#lastSync >= (this.#o.fsyncInterval ?? 1000)) this.#sync()
+  }
+
+  // fdatasync of the segment appended to last; what fails here is retried at the next append.
+  #sync (): void {
+    const fd = this.#dirty
+    if (fd === null) return
+    this.#dirty = null
+    this.#lastSync = Date.now()
+    try { fs.fdatasyncSync(fd) } catch { /* closed meanwhile (segment done and deleted): nothing to sync */ }
   }
 
   #scan (): void {
@@ -237,7 +332,7 @@ export class Spool {
           fs.rmSync(file, { force: true })
           continue
         }
-        this.#segs.push({ seq, file, size: end, read, fd: null })
+        this.#segs.push({ seq, file, size: end, read, done: read, fd: null })
         this.#diskBytes += end
         this.#unread += end - read
       } finally {
@@ -284,7 +379,7 @@ export class Spool {
 
   #create (seq: number, temporary: boolean): Segment {
     const file = path.join(this.dir, `${String(seq).padStart(16, '0')}.seg`)
-    const seg: Segment = { seq, file, size: SEG_HEADER, read: SEG_HEADER, fd: null }
+    const seg: Segment = { seq, file, size: SEG_HEADER, read: SEG_HEADER, done: SEG_HEADER, fd: null }
     try {
       seg.fd = fs.openSync(temporary ? file + '.tmp' : file, 'wx+')
       const header = Buffer.alloc(SEG_HEADER)
@@ -316,9 +411,9 @@ export class Spool {
     }
   }
 
-  #saveReadOffset (seg: Segment): void {
+  #saveDone (seg: Segment): void {
     try {
-      fs.writeSync(this.#fd(seg), u32(seg.read), 0, REC_HEADER, READ_OFFSET_AT)
+      fs.writeSync(this.#fd(seg), u32(seg.done), 0, REC_HEADER, READ_OFFSET_AT)
     } catch {
       // Not saved, the records are replayed after a restart: duplicates, which beat a stopped output.
     }

@@ -8,7 +8,7 @@ import { MatchPool } from '../pool/pool.js'
 import { WARMUP_BYTES } from '../match/warmup.js'
 import { warmUp } from './warmup.js'
 import type { MatchTask, WorkerConfig } from '../pool/protocol.js'
-import { Emitter } from '../output/emitter.js'
+import { Emitter, spoolOptions } from '../output/emitter.js'
 import { createRenderer, type Renderer, type RendererOptions } from '../output/renderer.js'
 import { TcpListener, type Connection } from '../input/syslog-tcp.js'
 import { UdpListener } from '../input/syslog-udp.js'
@@ -68,7 +68,8 @@ export class Service {
       framing: out.framing,
       batch: out.batch,
       queue: out.queue,
-      spool: out.spool,
+      ...spoolOptions(out.spool),
+      relpWindow: out.relp.window,
       reconnect: out.reconnect
     })
     this.emitter.on('lost', (err: Error) => {

@@ -91,7 +91,7 @@ api: { listen: "http://127.0.0.1:8080" }
     assert.deepEqual(c.input.sources[0]!.rules, [{ name: 'SRC_IP', type: 'IP', extract: 'first', pattern: 'src=(\\S+)' }])
     assert.deepEqual(c.input.sources[0]!.normalize, [{ replace: '\\s+', with: ' ' }, { ignore: '^#' }])
     assert.deepEqual(c.output.target, { protocol: 'file', path: join(dir, 'out/detections.log'), url: 'file:out/detections.log' })
-    assert.equal(c.output.spool, join(dir, 'spool'))
+    assert.deepEqual(c.output.spool, { dir: join(dir, 'spool'), mode: 'overflow', maxBytes: 1024 ** 3, fsync: 'off', fsyncInterval: 1000 })
     assert.deepEqual(c.output.batch, { maxBytes: 262144, maxDelay: 1000 })
     assert.equal(c.feeds.snapshot, join(dir, 'snap/feeds.fmsnap'))
     assert.deepEqual(c.feeds.sources[0], { path: join(dir, 'feeds/a.json'), enabled: true, origin: `${path}: feeds.sources[0]` })
@@ -148,7 +148,7 @@ describe('loadConfig: errors name the path, the expectation and what was found',
     ['bad listen URL', 'input:\n  listen: [ "tcp://0.0.0.0:70000" ]\n',
       /: input\.listen\[0\]: expected tcp:\/\/HOST:PORT, udp:\/\/HOST:PORT or tls:\/\/HOST:PORT; found "tcp:\/\/0\.0\.0\.0:70000"/],
     ['bad target URL', 'output:\n  target: htp://x\n',
-      /: output\.target: expected tcp:\/\/HOST:PORT, udp:\/\/HOST:PORT, tls:\/\/HOST:PORT, file:PATH or stdout; found "htp:\/\/x"/],
+      /: output\.target: expected tcp:\/\/HOST:PORT, udp:\/\/HOST:PORT, tls:\/\/HOST:PORT, relp:\/\/HOST:PORT, file:PATH or stdout; found "htp:\/\/x"/],
     ['bad RE2 pattern', 'input:\n  sources:\n    - name: default\n      rules:\n        - { name: RE_X, type: IP, pattern: "(\\\\d+" }\n',
       /: input\.sources\[0\]\.rules\[0\]\.pattern: expected an RE2 pattern; found "\(\\\\d\+" at line 5, column \d+, which RE2 rejects: missing \)/],
     ['missing tls cert', 'input:\n  listen: [ "tls://0.0.0.0:6514" ]\n',
@@ -215,7 +215,7 @@ describe('loadConfig: command-line overrides', () => {
 
   test('invalid overrides are named by their flag', async () => {
     await rejects(() => loadConfig(undefined, { output: 'htp://x' }), 'FM_ERR_CONFIG',
-      /^--output: expected tcp:\/\/HOST:PORT, udp:\/\/HOST:PORT, tls:\/\/HOST:PORT, file:PATH or stdout; found "htp:\/\/x"$/)
+      /^--output: expected tcp:\/\/HOST:PORT, udp:\/\/HOST:PORT, tls:\/\/HOST:PORT, relp:\/\/HOST:PORT, file:PATH or stdout; found "htp:\/\/x"$/)
     await rejects(() => loadConfig(undefined, { listen: ['tcp://127.0.0.1:1', 'tcp://nope'] }), 'FM_ERR_CONFIG',
       /^--listen: expected tcp:\/\/HOST:PORT, udp:\/\/HOST:PORT or tls:\/\/HOST:PORT; found "tcp:\/\/nope"$/)
     await rejects(() => loadConfig(undefined, { preset: 'splunk' }), 'FM_ERR_CONFIG',

@@ -10,6 +10,7 @@ import { runScan } from '../../scan/scan.js'
 import { chooseOutput, chooseSource, splitPresets, FORMATS, type OutputChoice } from '../../scan/options.js'
 import type { ScanWorkerData } from '../../scan/protocol.js'
 import { emitterSink, fileSink, stdoutSink, type Sink } from '../../scan/sink.js'
+import { spoolOptions } from '../../output/emitter.js'
 import { CSV_HEADER } from '../../scan/records.js'
 import { ProgressBar, formatSummary, summaryJson } from '../../scan/progress.js'
 import { ScanPool } from '../../pool/scan-pool.js'
@@ -71,17 +72,19 @@ export function registerScan (program: Command, run: (fn: () => Promise<number>)
 async function openSink (opts: ScanOptions, out: Config['output'], target: RawTarget | undefined, warn: (msg: string) => void): Promise<Sink> {
   if (opts.output !== undefined) return await fileSink(opts.output)
   if (target === undefined) return stdoutSink()
-  const t = target as { protocol: 'tcp' | 'udp' | 'tls', host: string, port: number }
+  const t = target as { protocol: 'tcp' | 'udp' | 'tls' | 'relp', host: string, port: number }
+  // UDP cannot spool (it cannot tell when the SIEM is away): the config's spool serves the others.
+  const spool = spoolOptions(t.protocol === 'udp' ? null : out.spool)
   return await emitterSink(
-    { target: t, tls: out.tls, framing: out.framing, batch: out.batch, queue: out.queue, spool: out.spool, reconnect: out.reconnect },
+    { target: t, tls: out.tls, framing: out.framing, batch: out.batch, queue: out.queue, ...spool, relpWindow: out.relp.window, reconnect: out.reconnect },
     (err) => warn(`output ${opts.to as string} lost (${err.message}): detections are queued until it is back`))
 }
 
 /** The command-line flags checked on their own, before anything is loaded. */
 function parseFlags (opts: ScanOptions): { workers?: number, maxDetections: number, rangeBytes?: number, target?: RawTarget } {
   const target = opts.to === undefined ? undefined : parseOutputTarget(opts.to)
-  if (opts.to !== undefined && (target === undefined || !['tcp', 'udp', 'tls'].includes(target.protocol))) {
-    throw new FeedmatchError('FM_ERR_USAGE', `--to: expected tcp://HOST:PORT, udp://HOST:PORT or tls://HOST:PORT; found "${opts.to}"`)
+  if (opts.to !== undefined && (target === undefined || !['tcp', 'udp', 'tls', 'relp'].includes(target.protocol))) {
+    throw new FeedmatchError('FM_ERR_USAGE', `--to: expected tcp://HOST:PORT, udp://HOST:PORT, tls://HOST:PORT or relp://HOST:PORT; found "${opts.to}"`)
   }
   if (opts.output !== undefined && opts.to !== undefined) throw new FeedmatchError('FM_ERR_USAGE', '-o and --to: give one destination')
   return {

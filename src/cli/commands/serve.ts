@@ -22,7 +22,7 @@ export function registerServe (program: Command, run: (fn: () => Promise<number>
     .command('serve')
     .description('run the detection service: syslog events in, detections out (no config: demo feeds, 127.0.0.1:9999, stdout, alienvault)')
     .option('--listen <url>', 'tcp://HOST:PORT, udp://HOST:PORT or tls://HOST:PORT (repeatable)', collect)
-    .option('--output <target>', 'tcp://HOST:PORT, udp://HOST:PORT, tls://HOST:PORT, file:PATH or stdout')
+    .option('--output <target>', 'tcp://HOST:PORT, udp://HOST:PORT, tls://HOST:PORT, relp://HOST:PORT, file:PATH or stdout')
     .option('--preset <name>', 'output format: alienvault, fortisiem, arcsight, qradar, ecs or kv')
     .option('--workers <n>', 'worker threads (default: one per core)')
     .action((opts: ServeOptions, cmd: Command) => run(async () => await serve({ ...cmd.optsWithGlobals(), ...opts })))

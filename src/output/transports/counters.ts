@@ -1,7 +1,7 @@
 /** The emitter's counters, Vector-style: totals since construction, drops by reason. */
 
-/** Why bytes were dropped: above the memory bound, too big or malformed for a datagram, UDP not ready or failing, or refused or left at close(). */
-export type DropReason = 'overflow' | 'oversize' | 'malformed' | 'unavailable' | 'send' | 'close'
+/** Why bytes were dropped: above the memory bound, too big or malformed for a datagram, UDP not ready or failing, refused by a RELP server, or refused or left at close(). */
+export type DropReason = 'overflow' | 'oversize' | 'malformed' | 'unavailable' | 'send' | 'refused' | 'close'
 
 /** Counts of one emitter, totals since construction. */
 export interface EmitterCounters {
@@ -9,7 +9,7 @@ export interface EmitterCounters {
   framesSent: number
   /** Bytes the destination took (a socket's kernel, a file), resends included. */
   bytesSent: number
-  /** Bytes queued again for sending after a connection dropped (the resend window). */
+  /** Bytes sent again after a connection dropped that the SIEM may already have had: the TCP resend window, or RELP messages sent and not answered. The most that can arrive twice. */
   bytesResent: number
   /** Bytes accepted by write(). */
   bytesQueued: number
@@ -32,7 +32,7 @@ export function newCounters (): EmitterCounters {
     bytesQueued: 0,
     bytesSpooled: 0,
     bytesDropped: 0,
-    dropped: { overflow: 0, oversize: 0, malformed: 0, unavailable: 0, send: 0, close: 0 },
+    dropped: { overflow: 0, oversize: 0, malformed: 0, unavailable: 0, send: 0, refused: 0, close: 0 },
     reconnects: 0,
     errors: 0,
   }

@@ -15,6 +15,10 @@ export interface Link {
   end (timeout: number): Promise<boolean>
   /** Drops the link at once; what it still buffered is lost. */
   destroy (): void
+  /** For links whose peer acknowledges (RELP): bytes at the start of `batch`, written and not yet confirmed, that the peer already took. */
+  confirmedPrefix?: (batch: Buffer) => number
+  /** With confirmedPrefix: bytes at the start of `batch` that were sent, confirmed or not (what may arrive twice when sent again). */
+  sentPrefix?: (batch: Buffer) => number
 }
 
 /** How to wrap a stream: `own` streams are ended and destroyed with the link (not stdout, which belongs to the process). */

@@ -5,6 +5,7 @@ import type { Opener } from './connection.js'
 import { openFile } from './file.js'
 import type { Settings } from './options.js'
 import { openStdout } from './stdout.js'
+import { openRelp } from './relp.js'
 import { openTcp } from './tcp.js'
 import { openTls } from './tls.js'
 
@@ -17,7 +18,7 @@ async function pem (file: string | undefined): Promise<Buffer | undefined> {
   }
 }
 
-/** The Opener of a stream target (tcp, tls, file, stdout); reads the TLS files now, so a missing one fails start(). */
+/** The Opener of a stream target (tcp, tls, relp, file, stdout); reads the TLS files now, so a missing one fails start(). */
 export async function createOpener (o: Settings): Promise<Opener> {
   const t = o.target
   switch (t.protocol) {
@@ -29,6 +30,8 @@ export async function createOpener (o: Settings): Promise<Opener> {
       const files = { ca: await pem(o.tls.ca), cert: await pem(o.tls.cert), key: await pem(o.tls.key), rejectUnauthorized: o.tls.rejectUnauthorized }
       return (signal) => openTls(t.host, t.port, files, o.connectTimeout, signal)
     }
+    case 'relp':
+      return (signal) => openRelp({ host: t.host, port: t.port, framing: o.framing, window: o.relpWindow, timeout: o.connectTimeout }, signal)
     case 'file':
       return () => openFile(t.path)
     case 'stdout':

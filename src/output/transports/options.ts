@@ -6,10 +6,15 @@ import { readFileSync } from 'node:fs'
 import { FeedmatchError } from '../../errors.js'
 import type { Backoff } from './connection.js'
 import type { OutputFraming } from './frames.js'
+import type { SpoolFsync } from '../spool.js'
+import type { SpoolConfig } from '../../config/types.js'
+
+/** How the spool is used: for overflow only, or as a journal of every frame. */
+export type SpoolMode = 'overflow' | 'always'
 
 /** Where the emitter sends frames. */
 export type EmitterTarget =
-  | { protocol: 'tcp' | 'udp' | 'tls', host: string, port: number }
+  | { protocol: 'tcp' | 'udp' | 'tls' | 'relp', host: string, port: number }
   | { protocol: 'file', path: string }
   | { protocol: 'stdout' }
 
@@ -28,6 +33,12 @@ export interface EmitterOptions {
   highWaterMark?: number
   /** Folder of the disk spool, or null (default): without one a full queue blocks. Not for UDP. */
   spool?: string | null
+  /** `overflow` (default): the spool takes what memory cannot hold. `always`: a write-ahead journal, every frame on disk before write() returns. */
+  spoolMode?: SpoolMode
+  /** When spool appends are forced to disk; default `off` (survives kill -9, not a power loss). */
+  spoolFsync?: SpoolFsync
+  /** Milliseconds between syncs for spoolFsync `interval`; default 1000. */
+  spoolFsyncInterval?: number
   /** Bound of the spool folder; default 1 GiB. */
   spoolMaxBytes?: number
   /** Size of one spool segment file; default spoolMaxBytes / 16, within 64 KiB..64 MiB. */
@@ -41,6 +52,8 @@ export interface EmitterOptions {
   resendBytes?: number
   /** UDP: larger messages are dropped and counted; default 65507, the most an IPv4 datagram carries. */
   udpMaxDatagram?: number
+  /** RELP: messages sent and not yet answered, at most; default 128 (librelp's), which also bounds the duplicates of a drop. */
+  relpWindow?: number
 }
 
 /** The options with every default filled in. */
@@ -53,6 +66,9 @@ export interface Settings {
   queueMaxBytes: number
   highWaterMark: number
   spool: string | null
+  spoolMode: SpoolMode
+  spoolFsync: SpoolFsync
+  spoolFsyncInterval: number
   spoolMaxBytes: number
   spoolSegmentBytes: number
   reconnect: Backoff
@@ -60,6 +76,7 @@ export interface Settings {
   closeTimeout: number
   resendBytes: number
   udpMaxDatagram: number
+  relpWindow: number
 }
 
 const KiB = 1024
@@ -76,13 +93,13 @@ function int (name: string, value: number | undefined, fallback: number, min: nu
 /** Checks `opts` and fills in the defaults; throws FM_ERR_USAGE naming the option at fault. */
 export function normalize (opts: EmitterOptions): Settings {
   const t = opts.target
-  if (t.protocol === 'tcp' || t.protocol === 'udp' || t.protocol === 'tls') {
+  if (t.protocol === 'tcp' || t.protocol === 'udp' || t.protocol === 'tls' || t.protocol === 'relp') {
     if (typeof t.host !== 'string' || t.host === '') throw new FeedmatchError('FM_ERR_USAGE', 'emitter option target.host: expected a host name or address')
     int('target.port', t.port, 0, 1, 65535)
   } else if (t.protocol === 'file') {
     if (typeof t.path !== 'string' || t.path === '') throw new FeedmatchError('FM_ERR_USAGE', 'emitter option target.path: expected a file path')
   } else if (t.protocol !== 'stdout') {
-    throw new FeedmatchError('FM_ERR_USAGE', `emitter option target.protocol: expected tcp, udp, tls, file or stdout, got ${String((t as { protocol: unknown }).protocol)}`)
+    throw new FeedmatchError('FM_ERR_USAGE', `emitter option target.protocol: expected tcp, udp, tls, relp, file or stdout, got ${String((t as { protocol: unknown }).protocol)}`)
   }
   const framing = opts.framing ?? 'lf'
   if (framing !== 'lf' && framing !== 'octet') throw new FeedmatchError('FM_ERR_USAGE', `emitter option framing: expected lf or octet, got ${String(framing)}`)
@@ -103,6 +120,9 @@ export function normalize (opts: EmitterOptions): Settings {
     queueMaxBytes,
     highWaterMark,
     spool,
+    spoolMode: opts.spoolMode ?? 'overflow',
+    spoolFsync: opts.spoolFsync ?? 'off',
+    spoolFsyncInterval: int('spoolFsyncInterval', opts.spoolFsyncInterval, 1000, 1),
     spoolMaxBytes,
     spoolSegmentBytes: int('spoolSegmentBytes', opts.spoolSegmentBytes,
       Math.min(64 * MiB, Math.max(64 * KiB, Math.floor(spoolMaxBytes / 16))), 64, 1024 * MiB),
@@ -111,6 +131,7 @@ export function normalize (opts: EmitterOptions): Settings {
     closeTimeout: int('closeTimeout', opts.closeTimeout, 5_000, 0),
     resendBytes: int('resendBytes', opts.resendBytes, kernelSendBufferMax(), 0, 256 * MiB),
     udpMaxDatagram: int('udpMaxDatagram', opts.udpMaxDatagram, 65_507, 1, 65_535),
+    relpWindow: int('relpWindow', opts.relpWindow, 128, 1, 1_000_000),
   }
 }
 
@@ -125,4 +146,10 @@ function kernelSendBufferMax (): number {
     if (Number.isInteger(max) && max > 0) return Math.min(max, 256 * MiB)
   } catch { /* not Linux, or /proc not mounted */ }
   return 4 * MiB
+}
+
+/** The emitter options of a configured spool (`output.spool`). */
+export function spoolOptions (spool: SpoolConfig | null): Pick<EmitterOptions, 'spool' | 'spoolMode' | 'spoolFsync' | 'spoolFsyncInterval' | 'spoolMaxBytes'> {
+  if (spool === null) return { spool: null }
+  return { spool: spool.dir, spoolMode: spool.mode, spoolFsync: spool.fsync, spoolFsyncInterval: spool.fsyncInterval, spoolMaxBytes: spool.maxBytes }
 }

@@ -13,12 +13,18 @@ export class Session {
   readonly #pending = new Fifo()
   readonly #window = new Fifo()
   readonly #resendBytes: number
+  readonly #resentOnce: WeakSet<Buffer>
   #dead = false
 
-  /** `resendBytes`: how much of what was confirmed last to keep for a resend (ignored for links that are not lossy). */
-  constructor (link: Link, resendBytes: number) {
+  /**
+   * `resendBytes`: how much of what was confirmed last to keep for a resend (ignored for links that
+   * are not lossy). `resentOnce`: batches that already went out again after a drop; they are not
+   * kept for another resend, so every drop moves the stream forward (see emitter.ts).
+   */
+  constructor (link: Link, resendBytes: number, resentOnce: WeakSet<Buffer>) {
     this.link = link
     this.#resendBytes = link.lossy ? resendBytes : 0
+    this.#resentOnce = resentOnce
   }
 
   /** Bytes written to the link and not yet confirmed. */
@@ -45,9 +51,25 @@ export class Session {
   }
 
   /** Ends the session after its link failed; returns what must be sent again, oldest first. */
-  takeUnconfirmed (): { resent: Buffer[], pending: Buffer[] } {
+  takeUnconfirmed (): { resent: Buffer[], pending: Buffer[], taken: { whole: Buffer, rest: Buffer, bytes: number } | null, unanswered: number } {
     this.#dead = true
-    return { resent: this.#window.takeAll(), pending: this.#pending.takeAll() }
+    const pending = this.#pending.takeAll()
+    // A link that acknowledges (RELP) says how much of the oldest batch it took: only the rest
+    // goes again, so it is not duplicated.
+    const first = pending[0]
+    let taken = null
+    let unanswered = 0
+    if (first !== undefined && this.link.confirmedPrefix !== undefined) {
+      const bytes = Math.min(this.link.confirmedPrefix(first), first.length)
+      unanswered = Math.max(0, (this.link.sentPrefix?.(first) ?? bytes) - bytes)
+      if (bytes > 0) {
+        const rest = first.subarray(bytes)
+        taken = { whole: first, rest, bytes }
+        if (rest.length === 0) pending.shift()
+        else pending[0] = rest
+      }
+    }
+    return { resent: this.#window.takeAll(), pending, taken, unanswered }
   }
 
   /** Ends the session after a clean close: nothing to send again. */
@@ -57,7 +79,7 @@ export class Session {
   }
 
   #keep (buf: Buffer): void {
-    if (this.#resendBytes === 0) return
+    if (this.#resendBytes === 0 || this.#resentOnce.has(buf)) return
     this.#window.push(buf)
     // At most resendBytes, whole batches: the window counts in the emitter's memory, and it must
     // stay under the high-water mark, or an idle link could hold write() at false for ever.
