@@ -71,12 +71,15 @@ async function expandFolder (entry: FeedConfig, role: FeedRole): Promise<Resolve
   return out
 }
 
-async function expandEntry (entry: FeedConfig, role: FeedRole): Promise<ResolvedFeed[]> {
+async function expandEntry (entry: FeedConfig, role: FeedRole, keepMissing: boolean): Promise<ResolvedFeed[]> {
   let st: Stats
   try {
     st = await stat(entry.path)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
+    // On a reload, a feed that vanished is one feed that fails (and keeps its version in
+    // service, with a feed_failed event), not a reload that fails as a whole.
+    if (keepMissing && (code === 'ENOENT' || code === 'ENOTDIR')) return [resolved(entry, role, entry.path, entry.name ?? stem(entry.path))]
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       throw new FeedmatchError('FM_ERR_FEED_NOT_FOUND', `${entry.origin}: ${entry.path} does not exist`, { cause: err })
     }
@@ -97,10 +100,11 @@ async function expandEntry (entry: FeedConfig, role: FeedRole): Promise<Resolved
 /**
  * The feeds a config names, one per file or MISP folder: feeds, then allowlist, then blocklist,
  * each in config order and folders in name order. Disabled entries are skipped without looking
- * at their path. Throws FM_ERR_FEED_NOT_FOUND for a missing path, naming where it came from, and
+ * at their path. Throws FM_ERR_FEED_NOT_FOUND for a missing path, naming where it came from (with
+ * `keepMissing`, a reload's choice, the path is kept as a feed whose load then fails), and
  * FM_ERR_CONFIG when two feeds end up with the same name.
  */
-export async function expandFeedSources (config: Config): Promise<ResolvedFeed[]> {
+export async function expandFeedSources (config: Config, opts: { keepMissing?: boolean } = {}): Promise<ResolvedFeed[]> {
   const lists: Array<[FeedRole, readonly FeedConfig[]]> = [
     ['feed', config.feeds.sources],
     ['allow', config.feeds.allowlist],
@@ -112,7 +116,7 @@ export async function expandFeedSources (config: Config): Promise<ResolvedFeed[]
   for (const [role, entries] of lists) {
     for (const entry of entries) {
       if (!entry.enabled) continue
-      for (const feed of await expandEntry(entry, role)) {
+      for (const feed of await expandEntry(entry, role, opts.keepMissing === true)) {
         // The same file named twice (a folder in the config and again with --feeds) loads once.
         if (byPath.has(`${role} ${feed.path}`)) continue
         byPath.add(`${role} ${feed.path}`)

@@ -24,7 +24,7 @@ interface RawFeed extends Omit<FeedConfig, 'origin' | 'expiry' | 'indicators'> {
 
 /** The config as the schema guarantees it, defaults applied, before conversion. */
 export interface RawConfig {
-  input: Omit<InputConfig, 'listen' | 'idleTimeout'> & { listen: string[], idleTimeout: Duration }
+  input: Omit<InputConfig, 'listen' | 'idleTimeout' | 'firstByteTimeout'> & { listen: string[], idleTimeout: Duration, firstByteTimeout: Duration }
   output: Omit<OutputConfig, 'target' | 'hostname' | 'batch' | 'reconnect' | 'spool'> & {
     target: string
     spool: string | null | (Omit<SpoolConfig, 'fsyncInterval'> & { fsyncInterval: Duration })
@@ -116,6 +116,7 @@ function inputSection (raw: RawConfig['input'], ctx: ValidateContext): InputConf
       ? {}
       : { tls: { cert: path('cert', tls.cert), key: path('key', tls.key), ...(tls.ca === undefined ? {} : { ca: path('ca', tls.ca) }) } }),
     idleTimeout: ms(raw.idleTimeout),
+    firstByteTimeout: ms(raw.firstByteTimeout),
     sources,
   }
 }

@@ -122,6 +122,8 @@ const feedObject = {
       },
     },
     enabled: { type: 'boolean', default: true },
+    minRecords: { type: 'integer', minimum: 0, expected: 'a number of records, 0 or more' },
+    maxShrink: { type: 'number', minimum: 0, maximum: 1, expected: 'a share from 0 to 1 (0.5: at most half fewer records than the version in service)' },
   },
 }
 
@@ -160,7 +162,10 @@ export const configSchema = {
         delimiter: { type: ['string', 'null'], minLength: 1, re2: true, default: null },
         maxEventSize: int(256, 16 * MB, 65536),
         maxConnections: int(1, 1_000_000, 1024),
+        maxConnectionsPerSource: int(1, 1_000_000, 64),
         idleTimeout: duration('300s'),
+        firstByteTimeout: duration('10s'),
+        udpReceiveBuffer: int(4096, 1024 * MB, 8 * MB),
         sources: {
           type: 'array',
           items: source,

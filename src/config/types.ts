@@ -74,6 +74,12 @@ export interface InputConfig {
   delimiter: string | null
   maxEventSize: number
   maxConnections: number
+  /** Open connections from one sender address, at most. */
+  maxConnectionsPerSource: number
+  /** Milliseconds a new connection may stay without sending a byte. */
+  firstByteTimeout: number
+  /** Bytes of kernel receive buffer asked for each UDP listener (the kernel caps it at net.core.rmem_max). */
+  udpReceiveBuffer: number
   /** Milliseconds; 0 means never. */
   idleTimeout: number
   sources: SourceConfig[]
@@ -153,6 +159,10 @@ export interface FeedConfig {
   expiry?: { field?: string, maxAge?: number }
   csv?: { delimiter?: string, header?: boolean, comment?: string, columns?: string[] }
   enabled: boolean
+  /** Fewer records fail the load (the previous version stays); default 1, 0 for allow- and blocklists. */
+  minRecords?: number
+  /** Share of the records in service the new version may lose before it fails; default 0.5, 1 for lists. */
+  maxShrink?: number
   /** Where the path was given, for messages: `feedmatch.yaml: feeds.sources[1].path` or `--feeds`. */
   origin: string
 }

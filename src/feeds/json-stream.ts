@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs'
 
-/** One element of a streamed JSON array: its parsed value, or why it could not be parsed. */
+/** One element of a streamed JSON array: its parsed value, or why it could not be parsed (`record`: one element's loss, the scan went on; else the document is broken). */
 export type JsonArrayItem =
   | { value: unknown, line: number }
-  | { error: string, line: number }
+  | { error: string, line: number, record?: true }
 
 const QUOTE = 0x22
 const BACKSLASH = 0x5c
@@ -14,6 +14,11 @@ const RBRACE = 0x7d
 const COMMA = 0x2c
 const COLON = 0x3a
 const NEWLINE = 0x0a
+
+/** A record larger than this is skipped (as XML's 16 MiB and CSV's 4 MiB caps): one record must not take gigabytes of memory. */
+export const MAX_JSON_RECORD_BYTES = 16 * 1024 * 1024
+/** A record nested deeper than this is skipped: feed records are shallow, and deep ones blow the stack of whatever walks them. */
+export const MAX_JSON_DEPTH = 100
 
 function isSpace (c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09
@@ -48,6 +53,9 @@ export async function * streamJsonArrayBatches (path: string, at = '', chunkSize
   let elemLine = 1
   let parts: Buffer[] = [] // pieces of the current element
   let elemStart = -1
+  let elemBytes = 0 // bytes of the current element in earlier chunks
+  // Why the current element is being skipped ('' when it is not): its bytes are no longer kept.
+  let skipping = ''
   // Seeking `at` in the top-level object: depth of the object scan, and the last key seen at depth 1.
   let seekDepth = 0
   let keyStart = -1
@@ -104,27 +112,37 @@ export async function * streamJsonArrayBatches (path: string, at = '', chunkSize
         continue
       } else if (c === QUOTE) {
         inString = true
-        if (elemStart < 0 && parts.length === 0) { elemStart = i; elemLine = line }
+        if (elemStart < 0 && parts.length === 0 && skipping === '') { elemStart = i; elemLine = line }
       } else if (c === LBRACE || c === LBRACKET) {
-        if (elemStart < 0 && parts.length === 0) { elemStart = i; elemLine = line }
-        depth++
+        if (elemStart < 0 && parts.length === 0 && skipping === '') { elemStart = i; elemLine = line }
+        if (++depth > MAX_JSON_DEPTH && skipping === '') skipping = `a record nested more than ${MAX_JSON_DEPTH} levels deep`
       } else if ((c === RBRACE || c === RBRACKET) && depth > 0) {
         depth--
       } else if ((c === COMMA || c === RBRACKET) && depth === 0) {
-        if (elemStart >= 0) parts.push(chunk.subarray(elemStart, i))
-        if (parts.length > 0) {
+        if (elemStart >= 0 && skipping === '') parts.push(chunk.subarray(elemStart, i))
+        if (skipping !== '') {
+          out.push({ error: `${skipping}, skipped`, line: elemLine, record: true })
+        } else if (parts.length > 0) {
           out.push(parseElement(parts, elemLine))
-          parts = []
         }
+        parts = []
         elemStart = -1
+        elemBytes = 0
+        skipping = ''
         if (c === RBRACKET) state = 'done'
-      } else if (!isSpace(c) && elemStart < 0 && parts.length === 0) {
+      } else if (!isSpace(c) && elemStart < 0 && parts.length === 0 && skipping === '') {
         elemStart = i; elemLine = line // a bare scalar element
       }
       i++
     }
     if (keyStart >= 0) { keyParts.push(chunk.subarray(keyStart)); keyStart = 0 }
-    if (elemStart >= 0) { parts.push(chunk.subarray(elemStart)); elemStart = 0 }
+    if (elemStart >= 0) {
+      elemBytes += chunk.length - elemStart
+      if (skipping === '' && elemBytes > MAX_JSON_RECORD_BYTES) skipping = `a record larger than ${MAX_JSON_RECORD_BYTES / 1024 / 1024} MiB`
+      if (skipping === '') parts.push(chunk.subarray(elemStart))
+      else parts = []
+      elemStart = skipping === '' ? 0 : -1
+    }
     if (out.length > 0) yield out
   }
   if (state === 'seek') {
@@ -159,6 +177,6 @@ function parseElement (parts: Buffer[], line: number): JsonArrayItem {
   try {
     return { value: JSON.parse(text), line }
   } catch (err) {
-    return { error: `invalid JSON: ${(err as Error).message}`, line }
+    return { error: `invalid JSON: ${(err as Error).message}`, line, record: true }
   }
 }

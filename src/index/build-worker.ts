@@ -1,4 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads'
+import { FeedmatchError } from '../errors.js'
 import { IndexBuilder } from './builder.js'
 import { FeedIndex } from './feed-index.js'
 import { loadFeed, startFeed, type FeedLoadResult, type FeedStart, type LoadOptions } from '../feeds/pipeline.js'
@@ -55,7 +56,9 @@ async function build (req: BuildRequest): Promise<BuildResponse> {
       next = startAhead(req.feeds[i + 1], req.now, opts)
       const mark = builder.mark()
       try {
-        res.loaded.push(await loadFeed(builder, feed, req.now, { start }))
+        const loaded = await loadFeed(builder, feed, req.now, { start })
+        checkCount(feed, loaded.meta.records, previousVersion(req.previous, feed)?.records)
+        res.loaded.push(loaded)
       } catch (err) {
         // What the feed added before it failed goes: half a feed must not mix with its previous version.
         builder.rollback(mark)
@@ -83,14 +86,35 @@ function startAhead (feed: ResolvedFeed | undefined, now: number, opts: LoadOpti
   return started
 }
 
+/** The same feed in the generation in service: the same file (or folder) in the same role. */
+function previousVersion (previous: GenerationHandle | undefined, feed: ResolvedFeed): GenerationHandle['feeds'][number] | undefined {
+  // Names default to file names, so two folders may give two feeds one name: match by path.
+  return previous?.feeds.find((f) => f.role === feed.role && f.path === feed.path)
+}
+
+/**
+ * A feed overwritten with garbage or emptied parses "fine" into nothing: it must not replace its
+ * good version. Feeds need at least `minRecords` (default 1; lists 0, an empty allowlist is
+ * normal) and may lose at most `maxShrink` of their last good count (default half; lists: any).
+ */
+function checkCount (feed: ResolvedFeed, records: number, before: number | undefined): void {
+  const list = feed.role !== 'feed'
+  const min = feed.minRecords ?? (list ? 0 : 1)
+  if (records < min) {
+    throw new FeedmatchError('FM_ERR_FEED_EMPTY', `${feed.path}: ${records} records loaded, at least ${min} expected (minRecords)`)
+  }
+  const maxShrink = feed.maxShrink ?? (list ? 1 : 0.5)
+  if (before !== undefined && before > 0 && records < before * (1 - maxShrink)) {
+    throw new FeedmatchError('FM_ERR_FEED_SHRUNK', `${feed.path}: ${records} records loaded where the version in service has ${before}, more than maxShrink (${maxShrink * 100}%) fewer`)
+  }
+}
+
 /**
  * Puts the failed feed's version from the generation in service into the one being built, in the
  * failed feed's place (DESIGN.md section 8), and sets failure.kept to say whether it could.
  */
 function carryOver (builder: IndexBuilder, previous: GenerationHandle | undefined, feed: ResolvedFeed, failure: FeedFailure): void {
-  // The same feed is the same file (or folder) in the same role: names default to file names, so
-  // two folders may give two feeds one name.
-  const prev = previous?.feeds.find((f) => f.role === feed.role && f.path === feed.path)
+  const prev = previousVersion(previous, feed)
   if (previous === undefined || prev === undefined) return
   const mark = builder.mark()
   try {

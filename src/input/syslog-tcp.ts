@@ -29,8 +29,12 @@ export interface TcpListenerOptions {
   tls?: { cert: Buffer, key: Buffer, ca?: Buffer }
   framing: FramerOptions
   maxConnections: number
+  /** At most this many open connections from one sender address. */
+  maxConnectionsPerSource: number
   /** Close a connection silent this long (ms); 0 disables. */
   idleTimeout: number
+  /** Close a connection that has sent no byte this long after it opened (ms); 0 disables. */
+  firstByteTimeout: number
   /** Delimiter framing: emit a held last event after this much quiet (ms). */
   delimiterFlush?: number
 }
@@ -47,6 +51,13 @@ export interface TcpCounters {
   truncated: number
   framingErrors: number
   errors: number
+  /** Connections refused because their sender already had maxConnectionsPerSource open. */
+  rejectedPerSource: number
+  /** Connections closed for sending nothing within firstByteTimeout, or to make room for a new one. */
+  silentClosed: number
+  /** Bytes, and lines in them, that arrived after the shutdown drain and were not matched. */
+  bytesAfterStop: number
+  linesAfterStop: number
 }
 
 /** Per-connection state the listener keeps beside the public Connection. */
@@ -59,7 +70,12 @@ interface ConnState {
   ended: boolean
   /** Shutdown: everything read was framed; later bytes are not taken. */
   drained: boolean
+  /** No byte has come yet: such a connection is the first to go when room is needed. */
+  silent: boolean
+  /** Still counted in perSource (eviction takes it off before 'close'). */
+  counted: boolean
   quiet?: NodeJS.Timeout
+  firstByte?: NodeJS.Timeout
 }
 
 /**
@@ -85,8 +101,12 @@ const KF_MAX = 96
  * reply-back client ended its side: the listener then leaves ours open for the replies.
  */
 export class TcpListener extends EventEmitter {
-  readonly counters: TcpCounters = { connections: 0, rejected: 0, open: 0, empty: 0, events: 0, bytes: 0, truncated: 0, framingErrors: 0, errors: 0 }
+  readonly counters: TcpCounters = {
+    connections: 0, rejected: 0, open: 0, empty: 0, events: 0, bytes: 0, truncated: 0, framingErrors: 0, errors: 0,
+    rejectedPerSource: 0, silentClosed: 0, bytesAfterStop: 0, linesAfterStop: 0,
+  }
   private server?: net.Server
+  private readonly perSource = new Map<string, number>()
   private serverClosed?: Promise<void>
   private readonly conns = new Map<Connection, ConnState>()
   private paused = false
@@ -186,16 +206,54 @@ export class TcpListener extends EventEmitter {
     if (!st.ended) st.framer.end(st.onEvent)
   }
 
+  /**
+   * Lockout guard: thousands of idle connections must not keep a real sender out. A sender gets
+   * at most maxConnectionsPerSource; a connection that never sent a byte goes after
+   * firstByteTimeout, or at once when the listener is full and a new one comes.
+   */
+  private admit (ip: string): boolean {
+    if (this.draining) { this.counters.rejected++; return false }
+    // Full: a connection that never sent a byte (of this sender when its own cap is the limit)
+    // makes room; without one, the new connection is refused.
+    if ((this.perSource.get(ip) ?? 0) >= this.opts.maxConnectionsPerSource) {
+      if (!this.evictSilent(ip)) {
+        this.counters.rejected++
+        this.counters.rejectedPerSource++
+        return false
+      }
+    } else if (this.conns.size >= this.opts.maxConnections && !this.evictSilent(null)) {
+      this.counters.rejected++
+      return false
+    }
+    return true
+  }
+
+  private evictSilent (ip: string | null): boolean {
+    for (const [c, st] of this.conns) {
+      if (!st.silent || (ip !== null && c.ip !== ip)) continue
+      st.silent = false
+      this.counters.silentClosed++
+      c.socket.destroy()
+      // The count of its source drops on 'close', which comes later: take it off now.
+      const n = (this.perSource.get(c.ip) ?? 1) - 1
+      this.perSource.set(c.ip, n)
+      st.counted = false
+      return true
+    }
+    return false
+  }
+
   private accept (socket: net.Socket): void {
     this.counters.connections++
-    if (this.draining || this.conns.size >= this.opts.maxConnections) {
-      this.counters.rejected++
+    const ip = (socket.remoteAddress ?? '').replace(/^::ffff:/, '')
+    if (!this.admit(ip)) {
       socket.destroy()
       return
     }
+    this.perSource.set(ip, (this.perSource.get(ip) ?? 0) + 1)
     const conn: Connection = {
       id: this.nextId++,
-      ip: (socket.remoteAddress ?? '').replace(/^::ffff:/, ''),
+      ip,
       socket,
       replyBack: false,
       sendFinished: false,
@@ -214,11 +272,24 @@ export class TcpListener extends EventEmitter {
       this.counters.events++
       this.sink(buf, start, end, conn)
     }
-    const st: ConnState = { framer, onEvent, lastData: Date.now(), ended: false, drained: false }
+    const st: ConnState = { framer, onEvent, lastData: Date.now(), ended: false, drained: false, silent: true, counted: true }
     this.conns.set(conn, st)
+    if (this.opts.firstByteTimeout > 0) {
+      st.firstByte = setTimeout(() => {
+        if (!st.silent) return
+        this.counters.silentClosed++
+        socket.destroy()
+      }, this.opts.firstByteTimeout)
+    }
     socket.on('data', (chunk: Buffer) => {
-      // After the shutdown drain the pipeline takes no more events from this connection.
-      if (st.drained) return
+      if (st.silent) { st.silent = false; clearTimeout(st.firstByte) }
+      // After the shutdown drain the pipeline takes no more events from this connection:
+      // counted, so that what a sender lost at a stop shows in the final statistics.
+      if (st.drained) {
+        this.counters.bytesAfterStop += chunk.length
+        for (let i = chunk.indexOf(0x0a); i !== -1; i = chunk.indexOf(0x0a, i + 1)) this.counters.linesAfterStop++
+        return
+      }
       st.lastData = Date.now()
       this.counters.bytes += chunk.length
       framer.push(chunk, onEvent)
@@ -238,6 +309,10 @@ export class TcpListener extends EventEmitter {
     socket.on('error', () => { this.counters.errors++ })
     socket.on('close', () => {
       clearTimeout(st.quiet)
+      clearTimeout(st.firstByte)
+      const left = (this.perSource.get(ip) ?? 1) - (st.counted ? 1 : 0)
+      if (left > 0) this.perSource.set(ip, left)
+      else this.perSource.delete(ip)
       // A reset skips 'end': what was framed so far is still the sender's last event.
       if (!st.ended && !st.drained) framer.end(onEvent)
       st.drained = true

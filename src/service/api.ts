@@ -16,7 +16,7 @@
  * authentication: listen on loopback or a management network.
  */
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { FeedmatchError, type ErrorCode } from '../errors.js'
 import { setImmediate } from 'node:timers/promises'
 import { indicatorLines, lookupEntries, type LookupEntry } from '../match/query.js'
@@ -49,6 +49,10 @@ class ApiError extends FeedmatchError {
   }
 }
 
+const API_MAX_CONNECTIONS = 256
+const API_MAX_PER_SOURCE = 32
+const API_FIRST_BYTE_MS = 5_000
+
 export class ApiServer {
   private server?: http.Server
 
@@ -61,7 +65,33 @@ export class ApiServer {
     server.requestTimeout = 10_000
     server.headersTimeout = 10_000
     server.keepAliveTimeout = 5_000
-    server.maxConnections = 64
+    server.maxConnections = API_MAX_CONNECTIONS
+    // Lockout guard (as the syslog inputs): one address holds at most a few connections, and one
+    // that sends nothing goes after a short while, so idle sockets cannot keep /health out.
+    const perSource = new Map<string, Set<Socket>>()
+    const silent = new Set<Socket>()
+    server.on('connection', (socket: Socket) => {
+      const ip = socket.remoteAddress ?? ''
+      const mine = perSource.get(ip) ?? new Set<Socket>()
+      perSource.set(ip, mine)
+      if (mine.size >= API_MAX_PER_SOURCE) {
+        // Full: the oldest of this address's connections that never sent a byte makes room;
+        // without one, the new connection is the one refused.
+        const idle = [...mine].find((s) => silent.has(s))
+        if (idle === undefined) { socket.destroy(); return }
+        idle.destroy()
+      }
+      mine.add(socket)
+      silent.add(socket)
+      const timer = setTimeout(() => socket.destroy(), API_FIRST_BYTE_MS)
+      socket.once('data', () => { clearTimeout(timer); silent.delete(socket) })
+      socket.once('close', () => {
+        clearTimeout(timer)
+        silent.delete(socket)
+        mine.delete(socket)
+        if (mine.size === 0 && perSource.get(ip) === mine) perSource.delete(ip)
+      })
+    })
     this.server = server
     server.listen(port, host)
     await listening(server, `api.listen http://${host}:${port}`)

@@ -1,5 +1,5 @@
-import { watch, type FSWatcher } from 'node:fs'
-import { dirname } from 'node:path'
+import { statSync, watch, type FSWatcher } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
 import { EventEmitter } from 'node:events'
 import { buildGeneration } from '../index/generation.js'
 import { readSnapshot } from '../index/snapshot.js'
@@ -94,7 +94,7 @@ export class FeedManager extends EventEmitter {
       this.emit('loaded', report)
       return report
     }
-    const feeds = await expandFeedSources(this.config)
+    const feeds = await expandFeedSources(this.config, { keepMissing: this.gen !== undefined })
     // At start-up there is no generation in service: a feed that fails is left out.
     const res = await buildGeneration(feeds, { previous: this.gen })
     const inService = res.handle.feeds
@@ -125,17 +125,38 @@ export class FeedManager extends EventEmitter {
     this.expiryTimer.unref()
   }
 
+  /**
+   * Watches exactly the feeds: a feed folder for changes to its entries, and for a feed file the
+   * folder it is in, but only events that name the file (a downloader replaces it by rename, which
+   * a watch on the file itself would miss). Nothing else in those folders counts: a log, a SIEM
+   * capture or feedmatch's own output written next to the feeds rebuilt them in a loop, and kept
+   * real updates waiting for a quiet moment that never came.
+   */
   private rewatch (): void {
     for (const w of this.watchers) w.close()
     this.watchers = []
     if (!this.config.feeds.watch) return
     const { sources, allowlist, blocklist } = this.config.feeds
-    const paths = new Set<string>()
-    // Watching the folder too catches feeds replaced by rename (how downloaders update files).
-    for (const f of [...sources, ...allowlist, ...blocklist]) { paths.add(f.path); paths.add(dirname(f.path)) }
-    for (const p of paths) {
+    const own = ownPaths(this.config)
+    const byFolder = new Map<string, Set<string> | null>()
+    for (const f of [...sources, ...allowlist, ...blocklist]) {
+      if (!f.enabled) continue
+      if (isFolder(f.path)) {
+        byFolder.set(f.path, null)
+      } else {
+        const names = byFolder.get(dirname(f.path))
+        if (names === null) continue
+        byFolder.set(dirname(f.path), (names ?? new Set()).add(basename(f.path)))
+      }
+    }
+    for (const [folder, names] of byFolder) {
       try {
-        const w = watch(p, { persistent: false }, () => this.changed())
+        const w = watch(folder, { persistent: false }, (_event, name) => {
+          const file = name === null ? null : String(name)
+          if (file === null) { this.changed(); return }
+          if (names !== null ? !names.has(file) : (file.startsWith('.') || own.has(join(folder, file)))) return
+          this.changed()
+        })
         w.on('error', () => { /* a watched path that disappears is picked up at the next reload */ })
         this.watchers.push(w)
       } catch { /* a path that does not exist yet: its absence is reported by the load */ }
@@ -146,4 +167,17 @@ export class FeedManager extends EventEmitter {
     clearTimeout(this.reloadTimer)
     this.reloadTimer = setTimeout(() => { void this.load().catch((err) => this.emit('error', err)) }, this.config.feeds.reloadDebounce)
   }
+}
+
+function isFolder (path: string): boolean {
+  try { return statSync(path).isDirectory() } catch { return false }
+}
+
+/** Files feedmatch itself writes: its output file and its spool, never feeds. */
+function ownPaths (config: Config): Set<string> {
+  const own = new Set<string>()
+  const t = config.output.target
+  if (t.protocol === 'file') own.add(t.path)
+  if (config.output.spool !== null) own.add(config.output.spool.dir)
+  return own
 }

@@ -86,7 +86,10 @@ export class Service {
 
     this.feeds.on('loaded', (r: LoadReport) => this.onFeedsLoaded(r))
     this.feeds.on('failed', (r: LoadReport) => this.onFeedsFailed(r))
-    this.feeds.on('error', (err: Error) => log.error({ err: err.message }, 'feed reload failed'))
+    this.feeds.on('error', (err: Error & { code?: string }) => {
+      log.error({ err: err.message, code: err.code }, 'feed reload failed: the feeds in service stay')
+      this.alert('feed_failed', { feed: '*', code: err.code ?? 'FM_ERR_FEED_READ', reason: err.message, kept: 'previous' })
+    })
     const first = await this.feeds.load()
     if (first.feeds === 0 && first.failed.length > 0) {
       throw new FeedmatchError('FM_ERR_FEED_READ', `no feed could be loaded; first failure "${first.failed[0].name}": ${first.failed[0].message}`)
@@ -108,7 +111,10 @@ export class Service {
     await this.listen()
     await this.startApi()
     if (this.config.feeds.watch) this.feeds.watch()
-    this.statsTimer = setInterval(() => { this.reportDrops(); this.logStats('statistics') }, this.config.log.statsInterval)
+    // statsInterval 0 means no statistics lines (setInterval would take it as 1 ms: a busy loop);
+    // drops are still reported, once a minute.
+    const every = this.config.log.statsInterval
+    this.statsTimer = setInterval(() => { this.reportDrops(); if (every > 0) this.logStats('statistics') }, every > 0 ? every : 60_000)
     this.statsTimer.unref()
     this.alert('started', { listen: this.addresses.map((a) => `${a.protocol}://${a.host}:${a.port}`).join(' '), feeds: first.feeds, records: first.records, workers: this.pool.threads })
   }
@@ -184,9 +190,13 @@ export class Service {
     const tlsFiles = input.tls === undefined ? undefined : { cert: readFileSync(input.tls.cert), key: readFileSync(input.tls.key), ca: input.tls.ca === undefined ? undefined : readFileSync(input.tls.ca) }
     for (const l of input.listen) {
       if (l.protocol === 'udp') {
-        const udp = new UdpListener({ host: l.host, port: l.port, maxEventSize: input.maxEventSize }, (buf, s, e, ip) =>
+        const udp = new UdpListener({ host: l.host, port: l.port, maxEventSize: input.maxEventSize, recvBufferSize: input.udpReceiveBuffer }, (buf, s, e, ip) =>
           this.dispatcher.push(buf, s, e, this.selector.peer(ip), undefined, true))
         this.addresses.push({ protocol: 'udp', host: l.host, port: await udp.listen() })
+        // Linux grants at most net.core.rmem_max (and reports twice what it grants).
+        if (udp.recvBufferSize > 0 && udp.recvBufferSize < input.udpReceiveBuffer) {
+          log.warn({ asked: input.udpReceiveBuffer, granted: udp.recvBufferSize }, 'the UDP receive buffer is smaller than input.udpReceiveBuffer: raise net.core.rmem_max, or bursts are dropped by the kernel (counted as udp_kernel_dropped)')
+        }
         this.udp.push(udp)
         continue
       }
@@ -197,7 +207,9 @@ export class Service {
         tls: tlsFiles,
         framing: { mode: input.framing, delimiter: input.delimiter ?? undefined, maxEventSize: input.maxEventSize },
         maxConnections: input.maxConnections,
+        maxConnectionsPerSource: input.maxConnectionsPerSource,
         idleTimeout: input.idleTimeout,
+        firstByteTimeout: input.firstByteTimeout,
         delimiterFlush: DELIMITER_FLUSH_MS
       }, (buf, s, e, conn: Connection) => {
         this.dispatcher.push(buf, s, e, this.selector.peer(conn.ip), conn.replyBack ? conn : undefined)
@@ -243,8 +255,9 @@ export class Service {
   private onFeedsLoaded (r: LoadReport): void {
     this.stats.setFeeds(this.feeds.current.feeds)
     log.info({ generation: r.generation, feeds: r.feeds, records: r.records, buildMs: Math.round(r.buildMs) }, this.feedsLoaded ? 'feeds updated' : 'feeds loaded')
-    // The first load is announced by `started`; later ones by their own service event.
-    if (this.feedsLoaded) this.alert('feeds_updated', { feeds: r.feeds, records: r.records, generation: r.generation })
+    // The first load is announced by `started`; later ones by their own service event, unless no
+    // feed was read anew (all failed: their feed_failed events say so, nothing was updated).
+    if (this.feedsLoaded && r.loaded.length > 0) this.alert('feeds_updated', { feeds: r.feeds, records: r.records, generation: r.generation, failed: r.failed.length })
     this.feedsLoaded = true
   }
 
@@ -278,7 +291,14 @@ export class Service {
   /** A service event when events were dropped or cut since the last report. */
   private reportDrops (): void {
     const input = this.inputCounters()
-    const drops = { ...this.stats.dropped, udp_dropped: input.dropped ?? 0, truncated: input.truncated ?? 0, framing_errors: input.framingErrors ?? 0 }
+    const drops = {
+      ...this.stats.dropped,
+      udp_dropped: input.dropped ?? 0,
+      udp_kernel_dropped: input.kernelDropped ?? 0,
+      truncated: input.truncated ?? 0,
+      framing_errors: input.framingErrors ?? 0,
+      lines_after_stop: input.linesAfterStop ?? 0,
+    }
     // Processed anyway, or dropped on purpose by the user's own rules: not losses to alarm on.
     delete (drops as Record<string, number>).invalid_utf8_processed
     delete (drops as Record<string, number>).ignored_by_rule

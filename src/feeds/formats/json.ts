@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline'
 import { FeedmatchError } from '../../errors.js'
 import { feedError, readHead, sniffJson } from '../detect.js'
 import { GUESSED_FIELDS, getField, guessIndicatorFields, mappedIndicators, noIndicator } from '../fields.js'
-import { streamJsonArray } from '../json-stream.js'
+import { MAX_JSON_RECORD_BYTES, streamJsonArray } from '../json-stream.js'
 import type { FeedParser, FeedRecord, IndicatorField, ParsedItem, SkippedRecord } from '../record.js'
 
 /** Where the records of a JSON feed are. */
@@ -46,9 +46,8 @@ export async function jsonLayout (path: string, records = ''): Promise<JsonLayou
  * The skip for an element streamJsonArray could not parse. A broken document (no array, array not
  * closed) fails the whole feed instead, so that a cut-short download never replaces a good one.
  */
-export function elementSkip (path: string, item: { error: string, line: number }): SkippedRecord {
-  // streamJsonArray reports both kinds alike; only a broken element's message starts this way.
-  if (item.error.startsWith('invalid JSON')) return { skipped: true, reason: item.error, line: item.line }
+export function elementSkip (path: string, item: { error: string, line: number, record?: true }): SkippedRecord {
+  if (item.record === true) return { skipped: true, reason: item.error, line: item.line }
   throw new FeedmatchError('FM_ERR_FEED_READ', `feed ${path}, line ${item.line}: ${item.error}`)
 }
 
@@ -94,6 +93,10 @@ async function * ndjsonRecords (path: string, inner: string): AsyncGenerator<Jso
     line++
     const text = (line === 1 ? raw.replace(/^\ufeff/, '') : raw).trim()
     if (text === '') continue
+    if (text.length > MAX_JSON_RECORD_BYTES) {
+      yield { skipped: true, reason: `a record larger than ${MAX_JSON_RECORD_BYTES / 1024 / 1024} MiB, skipped`, line }
+      continue
+    }
     let value: unknown
     try {
       value = JSON.parse(text)

@@ -26,7 +26,7 @@ export const parseStix2: FeedParser = async function * (opts) {
     for await (const item of streamJsonArray(opts.path, 'objects')) {
       if ('error' in item) {
         // Only a broken element is one record's loss; a bundle without `objects` or cut short is not a feed.
-        if (!item.error.startsWith('invalid JSON')) {
+        if (item.record !== true) {
           throw new FeedmatchError('FM_ERR_FEED_READ', `${opts.path}: not a readable STIX bundle: ${item.error} (line ${item.line})`)
         }
         yield { skipped: true, reason: item.error, line: item.line }
