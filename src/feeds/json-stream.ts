@@ -119,6 +119,7 @@ export async function * streamJsonArrayBatches (path: string, at = '', chunkSize
       } else if ((c === RBRACE || c === RBRACKET) && depth > 0) {
         depth--
       } else if ((c === COMMA || c === RBRACKET) && depth === 0) {
+        if (elemStart >= 0 && skipping === '' && elemBytes + i - elemStart > MAX_JSON_RECORD_BYTES) skipping = `a record larger than ${MAX_JSON_RECORD_BYTES / 1024 / 1024} MiB`
         if (elemStart >= 0 && skipping === '') parts.push(chunk.subarray(elemStart, i))
         if (skipping !== '') {
           out.push({ error: `${skipping}, skipped`, line: elemLine, record: true })

@@ -4,7 +4,7 @@ import fc from 'fast-check'
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { streamJsonArray, type JsonArrayItem } from '../../src/feeds/json-stream.js'
+import { MAX_JSON_RECORD_BYTES, streamJsonArray, type JsonArrayItem } from '../../src/feeds/json-stream.js'
 
 async function collect (path: string, at = '', chunk = 1 << 20): Promise<JsonArrayItem[]> {
   const out: JsonArrayItem[] = []
@@ -37,7 +37,7 @@ test('a named array inside the top-level object (STIX objects), line numbers, br
   const got = await collect(file, 'objects', 7)
   assert.deepEqual(got, [
     { value: { a: '\\' }, line: 3 },
-    { error: got[1] && 'error' in got[1] ? got[1].error : 'x', line: 4 },
+    { error: got[1] && 'error' in got[1] ? got[1].error : 'x', line: 4, record: true },
     { value: 3, line: 5 }
   ])
 })
@@ -50,4 +50,18 @@ test('a file cut short and a file without the array are reported', async () => {
   assert.match((cut[1] as { error: string }).error, /not closed/)
   await writeFile(join(dir, 'obj.json'), '{"a":1}')
   assert.match((await collect(join(dir, 'obj.json'), 'objects'))[0] && ((await collect(join(dir, 'obj.json'), 'objects'))[0] as { error: string }).error, /no array "objects"/)
+})
+
+test('a record over 16 MiB or nested over 100 levels is skipped with its line; the records around it stay', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fm-jsonstream-'))
+  const file = join(dir, 'big.json')
+  const deep = '['.repeat(100_000) + ']'.repeat(100_000)
+  await writeFile(file, `[{"a":1},\n{"huge":"${'x'.repeat(MAX_JSON_RECORD_BYTES + 10)}"},\n${deep},\n{"b":2}]`)
+  const got = await collect(file)
+  assert.deepEqual(got.map((x) => 'value' in x ? x.value : { line: x.line, record: x.record, error: x.error.replace(/ (larger|nested).*/, ' $1') }), [
+    { a: 1 },
+    { line: 2, record: true, error: 'a record larger' },
+    { line: 3, record: true, error: 'a record nested' },
+    { b: 2 },
+  ])
 })

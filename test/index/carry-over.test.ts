@@ -132,9 +132,16 @@ test('a rebuild with feed B broken keeps B\'s previous version and takes A\'s ne
   assert.equal(third.handle.feeds[1].carriedOver?.generation, first.handle.id)
   for (const [type, raw, want] of B_PROBES) assert.deepEqual(look(new FeedIndex(third.handle), type, raw), want, `${raw} third`)
 
-  // Fixed: B's new content replaces the carried one, and the note goes.
+  // A version with 1 record where 10 are in service is refused by the shrink guard (maxShrink,
+  // default half), and the carried version stays.
   await writeFeed('B', [{ ip: '192.0.2.8', tag: 'b-fixed' }])
-  const fourth = await buildGeneration(feeds, { previous: third.handle })
+  const shrunk = await buildGeneration(feeds, { previous: third.handle })
+  assert.deepEqual(shrunk.failed.map((f) => [f.name, f.code, f.kept]), [['B', 'FM_ERR_FEED_SHRUNK', 'previous']])
+  for (const [type, raw, want] of B_PROBES) assert.deepEqual(look(new FeedIndex(shrunk.handle), type, raw), want, `${raw} shrunk`)
+
+  // Fixed (the drop is real, as the config then says): B's new content replaces the carried one, and the note goes.
+  const allowShrink = [feeds[0], { ...feeds[1], maxShrink: 1 } as ResolvedFeed]
+  const fourth = await buildGeneration(allowShrink, { previous: shrunk.handle })
   assert.deepEqual(fourth.failed, [])
   assert.equal(fourth.handle.feeds[1].carriedOver, undefined)
   assert.deepEqual(look(new FeedIndex(fourth.handle), 'ip', '192.0.2.7'), [])
