@@ -12,15 +12,21 @@
  * spoolMaxBytes; when it is full, memory fills, then write() returns false: block, never drop.
  *
  * Delivery. Every frame accepted is sent at least once, unless the process crashes (memory is
- * lost, the spool is not) or close() ends without a spool and without the SIEM (counted, 'close').
- * TCP gives no receipt: a write callback only means "in our kernel", and a connection that drops
- * takes with it what that kernel and the peer had not processed. So after a drop the emitter sends
- * again what was not confirmed and the last `resendBytes` it had confirmed: loss avoided at the
- * price of duplicates, which a SIEM can deduplicate where it cannot find what never came. The
- * window defaults to the most the kernel's send buffer can hold (tcp_wmem), and it is held beside
- * the queue (`resendHeld`), not in it: counted in the queue, a window that large would keep write()
- * at false for good. Memory is thus at most queue.maxBytes + resendBytes. Beyond the window (a
- * peer that held more than that unread in its own buffers) nothing is guaranteed; TLS is the same.
+ * lost, the spool is not; in spool mode `always` every frame is on disk before write() returns
+ * and marked done only once confirmed, see spool.ts) or close() ends without a spool and without
+ * the SIEM (counted, 'close'). RELP links confirm each message (transports/relp.ts): after a drop
+ * exactly what was not answered goes again. TCP gives no receipt: a write callback only means "in
+ * our kernel", and a connection that drops takes with it what that kernel and the peer had not
+ * processed. So after a drop the emitter sends again what was not confirmed and the last
+ * `resendBytes` it had confirmed: loss avoided at the price of duplicates, which a SIEM can
+ * deduplicate where it cannot find what never came. A batch of that window goes again once only:
+ * a peer that resets before it read a window's worth would otherwise get the same window for
+ * ever, so each drop moves the stream on, and what such a peer had not read is lost (use RELP).
+ * The window defaults to the most the kernel's send buffer can hold (tcp_wmem), and it is held
+ * beside the queue (`resendHeld`), not in it: counted in the queue, a window that large would keep
+ * write() at false for good. Memory is thus at most queue.maxBytes + resendBytes. Beyond the
+ * window (a peer that held more than that unread in its own buffers) nothing is guaranteed; TLS
+ * is the same.
  */
 import { EventEmitter } from 'node:events'
 import { FeedmatchError } from '../errors.js'

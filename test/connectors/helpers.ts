@@ -1,7 +1,8 @@
 /**
  * Real peers for the connector tests: the compiled CLI (as a user runs it), `feedmatch serve`,
  * rsyslogd instances with their own config and work folder, and the Debian tools that read our
- * output back. A missing tool fails the test with the package to install, never skips it.
+ * output back. A test that needs a missing tool skips loudly, naming the package (helpers/peers.ts),
+ * and fails under FEEDMATCH_REQUIRE_PEERS=1, which .ci/run sets.
  */
 import assert from 'node:assert/strict'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
@@ -10,6 +11,7 @@ import { createConnection, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { findTool } from '../helpers/peers.js'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export const CLI = join(ROOT, 'dist/cli/main.js')
@@ -20,11 +22,10 @@ export const HOSTILE_FEED = join(FIXTURES, 'hostile_values.json')
 /** One expected detection: feed category, matched indicator, and the event's `src=` (or `-`). */
 export interface Expected { category: string, matched: string, src: string, line: string }
 
-/** The absolute path of a Debian tool; fails the test, naming the package, when it is missing. */
+/** The absolute path of a Debian tool; fails the test, naming the package, when it is missing (tests that need it skip first: helpers/peers.ts). */
 export function requireTool (cmd: string, pkg: string): string {
-  for (const dir of [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/sbin', '/usr/bin']) {
-    if (dir !== '' && existsSync(join(dir, cmd))) return join(dir, cmd)
-  }
+  const found = findTool(cmd)
+  if (found !== null) return found
   assert.fail(`${cmd} is not installed: install the Debian package ${pkg} (apt-get install -y ${pkg}); .ci/run installs it from APT_PACKAGES`)
 }
 

@@ -9,6 +9,7 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
+import { skipWithout } from '../helpers/peers.js'
 import { FIXTURES, expectations, hostileRecords, requireTool, serveToFile, tempDir, tool, valueText, type Expected } from './helpers.js'
 
 const VERSION = (await import('../../package.json', { with: { type: 'json' } })).default.version
@@ -51,7 +52,7 @@ describe('CEF, LEEF and JSON read back by independent parsers', { timeout: 120_0
   })
   after(() => tmp.remove())
 
-  it('CEF (fortisiem preset): liblognorm\'s cef parser gets every header field and extension back', () => {
+  it('CEF (fortisiem preset): liblognorm\'s cef parser gets every header field and extension back', { skip: skipWithout('lognormalizer', 'liblognorm-utils') }, () => {
     const lognormalizer = requireTool('lognormalizer', 'liblognorm-utils')
     const parsed = tool(lognormalizer, ['-r', join(FIXTURES, 'cef.rulebase'), '-e', 'json'], out.cef.map(shimLiblognorm).join('\n') + '\n')
       .split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { cef?: { DeviceVendor: string, DeviceProduct: string, DeviceVersion: string, SignatureID: string, Name: string, Severity: string, Extensions: Record<string, string> } })
@@ -81,7 +82,7 @@ describe('CEF, LEEF and JSON read back by independent parsers', { timeout: 120_0
     assert.equal(detections, expected.length)
   })
 
-  it('LEEF 2.0 (qradar preset): liblognorm splits header and tab-separated attributes; values survive', () => {
+  it('LEEF 2.0 (qradar preset): liblognorm splits header and tab-separated attributes; values survive', { skip: skipWithout('lognormalizer', 'liblognorm-utils') }, () => {
     const lognormalizer = requireTool('lognormalizer', 'liblognorm-utils')
     const parsed = tool(lognormalizer, ['-r', join(FIXTURES, 'leef.rulebase'), '-e', 'json'], out.leef.join('\n') + '\n')
       .split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { version?: string, vendor: string, product: string, pversion: string, eventid: string, delimiter: string, attrs: Array<{ key: string, value: string }> })
@@ -111,7 +112,7 @@ describe('CEF, LEEF and JSON read back by independent parsers', { timeout: 120_0
     assert.equal(detections, expected.length)
   })
 
-  it('JSON (ecs preset): jq reads every line; the record context is the feed record, byte for byte', () => {
+  it('JSON (ecs preset): jq reads every line; the record context is the feed record, byte for byte', { skip: skipWithout('jq', 'jq') }, () => {
     const jq = requireTool('jq', 'jq')
     const rows = tool(jq, ['-c', '[.event.kind, .event.dataset, .feedmatch.category, .feedmatch.matched, .threat.indicator.name, .source.ip, .feedmatch.context]'], out.json.join('\n') + '\n')
       .split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as [string, string, string, string, string, string, Record<string, unknown>])

@@ -14,6 +14,7 @@ import {
   DEMO_FEEDS, FIXTURES, HOSTILE_FEED, ROOT, cli, expectations, freePort, hostileRecords, requireTool, startRsyslog, startServe,
   tempDir, valueText, waitFor, type Expected, type Peer,
 } from './helpers.js'
+import { skipWithout } from '../helpers/peers.js'
 
 const SERVICE_EVENTS = new Set(['started', 'stopping', 'feeds_updated', 'feed_failed', 'output_lost', 'output_regained', 'events_dropped'])
 
@@ -138,7 +139,10 @@ function checkPlugin (run: Run, expected: Expected[]): void {
   assert.equal(detections, expected.length)
 }
 
-describe('AlienVault: rsyslog in front, the ossim-agent plugin behind', { timeout: 120_000 }, () => {
+describe('AlienVault: rsyslog in front, the ossim-agent plugin behind', {
+  timeout: 120_000,
+  skip: skipWithout('rsyslogd', 'rsyslog') || skipWithout('logger', 'bsdutils') || skipWithout('python3', 'python3'),
+}, () => {
   for (const framing of ['lf', 'octet'] as const) {
     it(`forwards with ${framing === 'lf' ? 'LF' : 'octet-counted'} framing and the plugin reads every detection`, async () => {
       const tmp = tempDir(`rsyslog-${framing}`)
