@@ -7,6 +7,7 @@ import { parseIpv4 } from '../extract/scanner.js'
 import { getField } from '../feeds/fields.js'
 import { isAllowlisted, lookupHost, lookupValue } from './query.js'
 import { normalizeUrl } from './normalize/url.js'
+import { normalizeDomain } from './normalize/host.js'
 import type { Detection } from './detection.js'
 
 /** Counters of one matcher (one worker); summed on the main thread into the service statistics. */
@@ -94,6 +95,8 @@ export class EventMatcher {
   counters = newMatchCounters()
   private readonly cands = new Candidates()
   private readonly hits = new Hits()
+  /** The IP of the current candidate's URL host, when it is one (set by lookup()). */
+  private hostIp: string | null = null
   private readonly needRuleValues: boolean
   /** Detections of the current event; `seen` mirrors pending[0, seenUpTo) once there are many. */
   private readonly pending: Pending[] = []
@@ -146,13 +149,17 @@ export class EventMatcher {
       const kind = kinds[ruleIdx]
       if (kind === K_SKIP) continue
       hits.clear()
+      this.hostIp = null
       const value = this.lookup(extractor, kind, i, hits)
       if (value === null || hits.length === 0) continue
       if (isAllowlisted(this.index, hits)) { c.allowlisted++; continue }
       for (let h = 0; h < hits.length; h++) {
         const rec = hits.recs[h]
-        if (this.duplicate(rec, value)) continue // one detection per (event, record, normalized value)
-        pending.push({ rec, matched: hits.matched[h], type: hits.types[h], value, rule: ruleIdx })
+        // An IP record matched through a URL's host reports the IP (as RE_IP would): one
+        // detection for `http://[2001:db8::1]/x` and `2001:db8::1` in one event, no brackets.
+        const v = this.hostIp !== null && hits.types[h] === 'ip' ? this.hostIp : value
+        if (this.duplicate(rec, v)) continue // one detection per (event, record, normalized value)
+        pending.push({ rec, matched: hits.matched[h], type: hits.types[h], value: v, rule: ruleIdx })
       }
     }
     if (pending.length === 0) return 0
@@ -255,11 +262,13 @@ export class EventMatcher {
       // lookupValue's url case, without its result object.
       const u = normalizeUrl(extractor.value(cands, i))
       if (u === null) return null
-      lookupHost(this.index, u.host, u.rest, u.rest === '' ? 'domain' : 'url', hits)
+      this.hostIp = lookupHost(this.index, u.host, u.rest, u.rest === '' ? 'domain' : 'url', hits)
       return u.value
     }
-    const r = lookupValue(this.index, 'domain', extractor.value(cands, i), hits)
-    return r === null ? null : r.value
+    const d = normalizeDomain(extractor.value(cands, i))
+    if (d === null) return null
+    this.hostIp = lookupHost(this.index, d, '', 'domain', hits)
+    return d
   }
 }
 

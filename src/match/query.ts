@@ -72,13 +72,19 @@ export function matchValue (index: FeedIndex, valueType: ValueType, raw: string,
   return { ...v, ...collect(index, hits) }
 }
 
-/** A URL's host goes to the domain trie; a host that is an IP address also goes to the IP index. */
-export function lookupHost (index: FeedIndex, host: string, rest: string, type: MatchType, hits: Hits): void {
+/**
+ * A URL's host goes to the domain trie; a host that is an IP address also goes to the IP index.
+ * Returns that IP as the IP index knows it (no brackets), or null: a detection from the IP index
+ * reports it as its value, so a URL and a bare IP of one event give one detection per record.
+ */
+export function lookupHost (index: FeedIndex, host: string, rest: string, type: MatchType, hits: Hits): string | null {
   index.lookupUrl(host, rest, hits, type)
-  if (!mayBeIp(host)) return
+  if (!mayBeIp(host)) return null
   const bare = host.startsWith('[') ? host.slice(1, -1) : host
   const ip = parseIp(bare)
-  if (ip !== null) index.lookupIp(ip, hits)
+  if (ip === null) return null
+  index.lookupIp(ip, hits)
+  return formatIp(ip)
 }
 
 /**

@@ -58,9 +58,11 @@ export function feedmatchVersion (): string {
 const SEVERITIES = { detection: SEVERITY.warning, alert: SEVERITY.notice, finished: SEVERITY.info }
 
 // The alienvault and kv context formats put a space before each field instead of after it, which
-// gives the guide's `context= first_seen:...` shape and leaves no blank at the end of the line
-// (relays trim it, and the plugin's last regex group would differ from the raw log).
+// leaves no blank at the end of the line (relays trim it, and the plugin's last regex group would
+// differ from the raw log). AlienVault's is the guide's example, `context= first_seen=10.07.2015
+// 23:53 id=999999999 ...` (REFERENCE.md); kv keeps `name:value`, so its own pairs stay apart.
 const KV_RECORD_CONTEXT = ' %ParamName%:%ParamValue%'
+const ALIENVAULT_RECORD_CONTEXT = ' %ParamName%=%ParamValue%'
 
 function cefPreset (name: PresetName, v: string): Preset {
   const head = `CEF:0|feedmatch|feedmatch|${v}`
@@ -192,7 +194,7 @@ export function getPreset (name: string, v = feedmatchVersion()): Preset {
       event: 'category=%Category% detected=%MatchedIndicator% url=%RE_URL% src=%SRC_IP% ip=%RE_IP% hash=%RE_MD5% context=%RecordContext%',
       alert: 'alert=%Alert% context=%RecordContext%',
       finished: 'event=finished src=%SourceIp% detections=%Detections%',
-      recordContext: KV_RECORD_CONTEXT,
+      recordContext: ALIENVAULT_RECORD_CONTEXT,
       actionableContext: DEFAULT_ACTIONABLE_CONTEXT,
       rules: ['RE_URL', 'SRC_IP', 'RE_IP', 'RE_MD5'],
       severity: SEVERITIES,

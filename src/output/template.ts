@@ -274,6 +274,23 @@ export function checkContextFormats (opts: TemplateOptions): void {
   contexts(opts)
 }
 
+/** The hash rule names of the presets: the generic preset's three and the CEF preset's one. */
+const HASH_RULES = ['RE_HASH', 'RE_MD5', 'RE_SHA1', 'RE_SHA256']
+const HASH_TYPES = new Set(['md5', 'sha1', 'sha256'])
+
+/**
+ * A hash placeholder (`fileHash=%RE_HASH%`, `hash=%RE_MD5%`) shows one hash whatever the rule
+ * names: its own rule's value when the event had one; else, for a hash detection, the hash that
+ * was detected, and for others the first hash any hash rule found. So a preset written for the
+ * CEF rules (RE_HASH) shows the hash with the generic rules (RE_MD5, RE_SHA1, RE_SHA256) too.
+ */
+function hashValue (d: Detection, name: string): string | undefined {
+  if (Object.hasOwn(d.rules, name)) return d.rules[name]
+  if (HASH_TYPES.has(d.type)) return d.rules[d.rule] ?? d.value
+  for (const n of HASH_RULES) if (Object.hasOwn(d.rules, n)) return d.rules[n]
+  return undefined
+}
+
 /** Compiles an EventFormat (detections): every detection placeholder and every rule name. */
 export function compileDetectionTemplate (src: NamedText, opts: TemplateOptions): Template<Detection> {
   const ctx = contexts(opts)
@@ -289,7 +306,9 @@ export function compileDetectionTemplate (src: NamedText, opts: TemplateOptions)
     ['Value', { value: (d) => d.value }],
     ['Rule', { value: (d) => d.rule }],
   ])
-  const rule = (n: string): Binding<Detection> => ({ value: (d) => Object.hasOwn(d.rules, n) ? d.rules[n] : undefined })
+  const rule = (n: string): Binding<Detection> => HASH_RULES.includes(n)
+    ? { value: (d) => hashValue(d, n) }
+    : { value: (d) => Object.hasOwn(d.rules, n) ? d.rules[n] : undefined }
   return compile(src, opts.format, b, opts.ruleNames, rule, 'event')
 }
 

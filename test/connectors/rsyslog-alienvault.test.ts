@@ -29,9 +29,9 @@ function unescapeKv (s: string): string {
   return s.replace(/\\(.)/g, (_m, c: string) => ({ n: '\n', r: '\r', t: '\t' })[c] ?? c)
 }
 
-/** The context as the alienvault preset renders a record: ` name:value` per field. */
+/** The context as the alienvault preset renders a record: ` name=value` per field, as in the guide's example. */
 function kvContext (rec: Record<string, unknown>): string {
-  return Object.entries(rec).map(([k, v]) => ` ${k}:${valueText(v)}`).join('')
+  return Object.entries(rec).map(([k, v]) => ` ${k}=${valueText(v)}`).join('')
 }
 
 interface Run { lines: string[], dir: string, logFile: string, serveExit: number | null }
@@ -121,7 +121,7 @@ function checkPlugin (run: Run, expected: Expected[]): void {
     assert.ok(hit !== null, `no plugin rule matched: ${run.lines[i]}`)
     if (hit.rule.includes('service')) {
       assert.ok(SERVICE_EVENTS.has(hit.event.userdata1), `service event name in userdata1: ${run.lines[i]}`)
-      assert.match(hit.event.userdata2, /^ \w+:/, 'service event context in userdata2')
+      assert.match(hit.event.userdata2, /^ \w+=/, 'service event context in userdata2')
       assert.equal(hit.event.plugin_sid, sids.get('feedmatch: Service event'))
       return
     }
@@ -134,7 +134,7 @@ function checkPlugin (run: Run, expected: Expected[]): void {
     assert.equal(hit.groups.src, e.src, `source of ${matched}`)
     const rec = records.get(matched)
     if (rec !== undefined) assert.equal(unescapeKv(hit.event.userdata3), kvContext(rec), `context of ${matched}`)
-    else assert.match(hit.event.userdata3, /^ \S+:/, `context of ${matched}`)
+    else assert.match(hit.event.userdata3, /^ [^\s=]+=/, `context of ${matched}`)
   })
   assert.equal(detections, expected.length)
 }

@@ -94,3 +94,22 @@ test('byte checks: per event unless the caller did them; a clean buffer vouches 
   assert.equal(spanChecked(true, buf, 3, 5), false) // ends inside €
   assert.equal(spanChecked(false, buf, 0, buf.length), false)
 })
+
+test('a URL whose host is a listed IP gives the IP as its value, so URL and bare IP give one detection; IPv6 as IPv4', () => {
+  const b = new IndexBuilder()
+  const feed = b.addFeed(feedMeta('ips'))
+  const ctx = b.addContext({ feed: 'ips' })
+  b.addIp(Uint8Array.of(198, 51, 100, 7), 32, feed, ctx)
+  b.addIp(Uint8Array.from(Buffer.from('2604a880000000000000000000000001', 'hex')), 128, feed, ctx)
+  const m = new EventMatcher(new FeedIndex(b.build(1)))
+  const generic = compileExtractor({ name: 'g', preset: 'generic', normalize: [], rules: [] })
+  const scan = (text: string): string[] => {
+    const out: Detection[] = []
+    const buf = Buffer.from(text)
+    m.matchEvent(generic, buf, 0, buf.length, '192.0.2.1', 0, (d) => out.push(d))
+    return out.map((d) => `${d.type} ${d.value}`)
+  }
+  assert.deepEqual(scan('GET http://[2604:a880::1]:8080/x dst=2604:a880::1'), ['ip 2604:a880::1'])
+  assert.deepEqual(scan('GET http://[2604:a880::1]:8080/x'), ['ip 2604:a880::1'])
+  assert.deepEqual(scan('GET http://198.51.100.7:8080/x dst=198.51.100.7'), ['ip 198.51.100.7'])
+})

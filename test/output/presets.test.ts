@@ -49,8 +49,8 @@ test('alienvault: the guide\'s detection and alert formats, key=value escaping',
   const r = renderer('alienvault')
   assert.equal(r.renderDetection(phishing),
     `category=KL_Phishing_URL detected=${DOMAIN} url=${DOMAIN} src=192.168.0.0 ip=- hash=- ` +
-    `context= first_seen:10.07.2015 23:53 id:999999999 last_seen:04.10.2019 06:25 mask:${DOMAIN} popularity:1 type:1`)
-  assert.equal(r.renderAlert(alert), 'alert=feeds_loaded context= feeds:8 records:1200')
+    `context= first_seen=10.07.2015 23:53 id=999999999 last_seen=04.10.2019 06:25 mask=${DOMAIN} popularity=1 type=1`)
+  assert.equal(r.renderAlert(alert), 'alert=feeds_loaded context= feeds=8 records=1200')
   assert.equal(r.renderFinished(finished), 'event=finished src=10.0.0.7 detections=2')
 })
 
@@ -180,4 +180,17 @@ test('every preset exists, and headers carry feedmatch\'s own version by default
   assert.match(feedmatchVersion(), /^\d+\.\d+\.\d+/)
   assert.ok(createRenderer({ preset: 'arcsight', ruleNames: [], syslog: { header: 'none', framing: 'lf', hostname: 'h', appName: 'a', facility: 1 } })
     .renderAlert(alert).startsWith(`CEF:0|feedmatch|feedmatch|${feedmatchVersion()}|1|`))
+})
+
+test('hash placeholders show the detected hash whatever the rule names (generic rules with the CEF and LEEF presets)', () => {
+  const sha256 = '275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f'
+  const generic = ['RE_URL', 'RE_IP', 'RE_MD5', 'RE_SHA1', 'RE_SHA256', 'SRC_IP']
+  const d = sampleDetection({ type: 'sha256', matched: sha256, value: sha256, rule: 'RE_SHA256', rules: { RE_SHA256: sha256.toUpperCase(), SRC_IP: '10.1.1.1' } })
+  assert.match(renderer('fortisiem', { ruleNames: generic }).renderDetection(d), new RegExp(` fileHash=${sha256.toUpperCase()} `))
+  assert.match(renderer('qradar', { ruleNames: generic }).renderDetection(d), new RegExp(`\tfileHash=${sha256.toUpperCase()}\t`))
+  assert.match(renderer('alienvault', { ruleNames: generic }).renderDetection(d), new RegExp(` hash=${sha256.toUpperCase()} `))
+  // An IP detection in an event that also held a hash shows that hash; with none, `-`.
+  const ip = sampleDetection({ type: 'ip', matched: '192.0.2.1', value: '192.0.2.1', rule: 'RE_IP', rules: { RE_IP: '192.0.2.1', RE_MD5: 'ab'.repeat(16) } })
+  assert.match(renderer('fortisiem', { ruleNames: generic }).renderDetection(ip), new RegExp(` fileHash=${'ab'.repeat(16)} `))
+  assert.match(renderer('fortisiem', { ruleNames: generic }).renderDetection({ ...ip, rules: { RE_IP: '192.0.2.1' } }), / fileHash=- /)
 })

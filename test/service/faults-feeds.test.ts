@@ -49,10 +49,10 @@ describe('feeds that cannot be poisoned', { timeout: 120_000 }, () => {
       await stillDetects(setup, 1)
       const good = await readFile(feed, 'utf8')
       const cases: Array<[string, string | null, RegExp]> = [
-        ['garbage', 'this is not a feed\n\x00\x01', /code:FM_ERR_FEED_(READ|FORMAT|EMPTY)/],
-        ['an empty array', '[]', /code:FM_ERR_FEED_EMPTY/],
-        ['a tenth of the records', '[' + good.trim().slice(1, -1).split('\n').filter((l) => l.startsWith('{')).slice(0, 20).join('\n').replace(/,$/, '') + ']', /code:FM_ERR_FEED_SHRUNK/],
-        ['deleted', null, /code:FM_ERR_FEED_NOT_FOUND/],
+        ['garbage', 'this is not a feed\n\x00\x01', /code=FM_ERR_FEED_(READ|FORMAT|EMPTY)/],
+        ['an empty array', '[]', /code=FM_ERR_FEED_EMPTY/],
+        ['a tenth of the records', '[' + good.trim().slice(1, -1).split('\n').filter((l) => l.startsWith('{')).slice(0, 20).join('\n').replace(/,$/, '') + ']', /code=FM_ERR_FEED_SHRUNK/],
+        ['deleted', null, /code=FM_ERR_FEED_NOT_FOUND/],
       ]
       let i = 2
       for (const [what, text, code] of cases) {
@@ -62,7 +62,7 @@ describe('feeds that cannot be poisoned', { timeout: 120_000 }, () => {
         await waitFor(() => siem.alerts('feed_failed').length > failedBefore, `alert=feed_failed after ${what}`, 20_000)
         const alert = siem.alerts('feed_failed').at(-1)!
         assert.match(alert, code, `${what}: ${alert}`)
-        assert.match(alert, /kept:previous/, `${what}: the good version stays`)
+        assert.match(alert, /kept=previous/, `${what}: the good version stays`)
         await stillDetects(setup, i++)
       }
       assert.equal(siem.alerts('feeds_updated').length, 0, 'a reload that read nothing new announces no update')

@@ -106,7 +106,7 @@ describe('serve: a watched feed replaced while events flow', { timeout: 90_000 }
     assert.ok(odd.every(([i]) => i >= first))
     assert.equal(siem.alerts('feeds_updated').length, 1)
     const loaded = svc.logged('feeds loaded')[0]?.records as number
-    assert.match(siem.alerts('feeds_updated')[0], new RegExp(`records:${loaded + 1}\\b`))
+    assert.match(siem.alerts('feeds_updated')[0], new RegExp(`records=${loaded + 1}\\b`))
     console.log(`feed swap: events ${from}..${to}, new indicator detected from event ${first}`)
   })
 
@@ -115,7 +115,7 @@ describe('serve: a watched feed replaced while events flow', { timeout: 90_000 }
     // A download cut short.
     await replaceFeed(original.slice(0, Math.floor(original.length / 2)))
     await waitFor(() => siem.alerts('feed_failed').length === 1, 'alert=feed_failed', 15_000)
-    assert.match(siem.alerts('feed_failed')[0], /feed:kl_malicious_hash\b.*kept:previous/)
+    assert.match(siem.alerts('feed_failed')[0], /feed=kl_malicious_hash\b.*kept=previous/)
     const from = next
     const sender = await Sender.connect(svc.port())
     await flow(sender, () => next >= from + 200)
@@ -123,7 +123,7 @@ describe('serve: a watched feed replaced while events flow', { timeout: 90_000 }
     // The version in service is the one with the new indicator, whole.
     await waitFor(() => seqs.seen(from, from + 200) === 200, () => `the 200 detections, got ${seqs.seen(from, from + 200)}`)
     // The other feeds' updates may go in with a new generation, but this feed stays as it was.
-    for (const a of siem.alerts('feeds_updated').slice(1)) assert.match(a, new RegExp(`records:${svc.logged('feeds loaded')[0]?.records as number + 1}\\b`))
+    for (const a of siem.alerts('feeds_updated').slice(1)) assert.match(a, new RegExp(`records=${svc.logged('feeds loaded')[0]?.records as number + 1}\\b`))
     const { code, stats } = await svc.stop()
     assert.equal(code, 0)
     assert.equal(stats.feeds.find((f) => f.name === 'kl_malicious_hash')?.records, svc.logged('feeds loaded')[0]?.records as number + 1)

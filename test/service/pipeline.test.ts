@@ -42,7 +42,7 @@ describe('serve: the verification events through TCP, UDP and reply-back', { tim
     sent.events += EVENTS.length
     await expectOnce(() => siem.frames, from, KEYS, 'LF')
     assert.equal(siem.alerts('started').length, 1)
-    assert.match(siem.alerts('started')[0], /listen:tcp:\/\/127\.0\.0\.1:\d+ udp:\/\/127\.0\.0\.1:\d+/)
+    assert.match(siem.alerts('started')[0], /listen=tcp:\/\/127\.0\.0\.1:\d+ udp:\/\/127\.0\.0\.1:\d+/)
   })
 
   it('CRLF line ends', async () => {
