@@ -1,14 +1,34 @@
 /**
  * Worker side: turns a stream of bytes of one file (a decompressed .gz, a tar member) into whole
- * lines for the LineScanner, in batches. Sniffs the first bytes for binary data, cuts lines at
+ * lines for the LineScanner, in batches. Sniffs the first bytes for binary data (looksBinary), cuts lines at
  * maxLineBytes (the rest of such a line is skipped), and keeps one Section open until flushed.
  */
 import type { LineScanner } from './lines.js'
 import type { ResultWriter, Section } from './protocol.js'
 
 const LF = 0x0a
-/** Bytes sniffed for a NUL before a file is taken for text (as grep and git do). */
+/** Bytes sniffed before a file is taken for text or binary. */
 export const SNIFF_BYTES = 8 * 1024
+
+/**
+ * True when `head` is binary data rather than a log with some NUL bytes in it. A NUL alone does
+ * not decide it, as it does for grep and git: logs get runs of NULs from a crash or a power cut
+ * (the file's length was written, its blocks were not), and the lines around them hold hits; those
+ * lines are dropped and counted as binary, as serve drops them. Binary data (executables, images,
+ * databases) is full of other control bytes too, or has no line end at all.
+ */
+export function looksBinary (head: Buffer): boolean {
+  if (head.indexOf(0) === -1) return false
+  let control = 0
+  let text = 0
+  for (let i = 0; i < head.length; i++) {
+    const c = head[i]!
+    if (c === 0) continue
+    text++
+    if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d && c !== 0x1b) || c === 0x7f) control++
+  }
+  return text === 0 || head.indexOf(LF) === -1 || control * 20 > text
+}
 /** Lines are matched once this much is buffered: one scan call per batch, not per chunk. */
 const BATCH = 1024 * 1024
 
@@ -64,7 +84,7 @@ export class LineFeeder {
 
   private sniff (): void {
     this.sniffed = true
-    if (this.buf.subarray(0, Math.min(this.len, SNIFF_BYTES)).indexOf(0) >= 0) {
+    if (looksBinary(this.buf.subarray(0, Math.min(this.len, SNIFF_BYTES)))) {
       this.binary = true
       this.out({ ...this.section, skipped: 'binary data' })
       this.buf = Buffer.allocUnsafe(0)

@@ -6,7 +6,7 @@
  * input order: their sequence is the output order.
  */
 import { open } from 'node:fs/promises'
-import { SNIFF_BYTES } from './line-feeder.js'
+import { SNIFF_BYTES, looksBinary } from './line-feeder.js'
 import { hasUstarMagic, listTar, parseHeader, type TarMember } from './tar.js'
 import type { InputFile } from './inputs.js'
 import type { RangeSegment } from './protocol.js'
@@ -53,7 +53,7 @@ export function sniff (head: Buffer, name: string): Kind {
     try { if (parseHeader(head) !== null) return 'tar' } catch { /* not a tar after all */ }
   }
   for (const [bytes, what] of MAGIC) if (bytes.every((b, i) => head[i] === b)) return { unsupported: what }
-  return head.indexOf(0) >= 0 ? 'binary' : 'plain'
+  return looksBinary(head) ? 'binary' : 'plain'
 }
 
 function why (err: unknown): string {

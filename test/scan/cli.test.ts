@@ -174,3 +174,30 @@ test('--to tcp:// sends the detections to a SIEM as syslog frames', async () => 
     server.close()
   }
 })
+
+test('--to a SIEM that is down: exit 2 (an error), not 1, though detections were found', async () => {
+  const server = net.createServer().listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as net.AddressInfo
+  server.close()
+  await once(server, 'close')
+  const r = await cli(['scan', '--feeds', FEEDS, '--to', `tcp://127.0.0.1:${port}`, EVENTS])
+  assert.equal(r.code, 2, r.stderr)
+  assert.match(r.stderr, /FM_ERR_SCAN_OUTPUT|could not be delivered/)
+})
+
+test('a log with NUL bytes in its first 8 KiB (a crash left a hole) is scanned, its NUL lines dropped and counted; real binary data is skipped', async () => {
+  const holed = join(dir, 'holed.log')
+  await writeFile(holed, Buffer.concat([Buffer.from('Mar  1 10:00:00 app svc[1]: before the crash\n'), Buffer.alloc(4096), Buffer.from('\n' + events)]))
+  const r = await cli(['scan', '--feeds', FEEDS, '--summary-json', holed])
+  assert.equal(r.code, 1, r.stderr)
+  assert.equal(ndjson(r.stdout).length, all.length)
+  assert.equal(JSON.parse(r.stderr.trim().split('\n').at(-1)!).binaryLines, 1)
+  const binary = join(dir, 'program.bin')
+  // The start of a real executable (node's own), then text that would match.
+  const exe = (await readFile(process.execPath)).subarray(0, 16384)
+  await writeFile(binary, Buffer.concat([exe, Buffer.from(events)]))
+  const b = await cli(['scan', '--feeds', FEEDS, binary])
+  assert.equal(b.code, 0, b.stderr)
+  assert.match(b.stderr, /binary data/)
+})

@@ -157,8 +157,10 @@ async function scan (paths: string[], opts: ScanOptions): Promise<number> {
     if (lost !== null) say(`output: ${lost}`, { code: 'FM_ERR_SCAN_OUTPUT' })
     if (opts.summaryJson === true) process.stderr.write(summaryJson(stats))
     else if (opts.summary === true || tty) process.stderr.write(formatSummary(stats))
+    // Detections that never reached --to are an error, not a result: exit 2 even when some were found.
+    if (lost !== null) return EXIT.error
     if (stats.detections > 0) return EXIT.found
-    return stats.failed > 0 || lost !== null ? EXIT.error : EXIT.clean
+    return stats.failed > 0 ? EXIT.error : EXIT.clean
   } finally {
     // runScan closes the pool; before it runs (feeds or output failed), it is ended here.
     if (!started) await pool.destroy().catch(() => {})
