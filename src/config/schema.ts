@@ -73,7 +73,7 @@ const source = {
       items: { type: 'string', format: 'address-or-cidr', expected: 'an IP address or a CIDR' },
       default: [],
     },
-    preset: oneOf(['generic', 'cef', 'none'], 'generic'),
+    preset: oneOf(['generic', 'cef', 'dns', 'none'], 'generic'),
     normalize: { type: 'array', items: normalizeStep, default: [] },
     rules: { type: 'array', items: rule, default: [] },
   },

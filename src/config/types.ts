@@ -53,7 +53,7 @@ export interface RuleConfig {
 export type NormalizeConfig = { replace: string, with: string } | { ignore: string }
 
 /** The built-in rule sets a source starts from. */
-export type SourcePreset = 'generic' | 'cef' | 'none'
+export type SourcePreset = 'generic' | 'cef' | 'dns' | 'none'
 
 /** A group of senders (by address) and the rules their events go through. */
 export interface SourceConfig {

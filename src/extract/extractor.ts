@@ -13,6 +13,8 @@ import { FeedmatchError } from '../errors.js'
 import { PRESETS } from './presets.js'
 import { compilePattern, forEachMatch } from './re2-rule.js'
 import { scanGeneric, type ScanRules } from './scanner.js'
+import { scanDomains } from './scan-domain.js'
+import { haystack } from './ip-scan.js'
 import { asciiUrlPattern, NO_URL, scanCef, URL_ASCII, type CefScanRules } from './scan-cef.js'
 import type { Candidates, RuleSpec, SourceSpec } from './types.js'
 
@@ -61,7 +63,7 @@ function mergeRules (spec: SourceSpec): RuleSpec[] {
 }
 
 /** How `run` goes when a built-in preset is used as shipped: which pass, and its rule indices. */
-type FastPath = { kind: 'generic', rules: ScanRules } | { kind: 'cef', rules: CefScanRules, url: number }
+type FastPath = { kind: 'generic', rules: ScanRules, domain: number } | { kind: 'cef', rules: CefScanRules, url: number }
 
 /**
  * The byte-scanner path when the lookup rules are exactly a built-in preset's, untouched (the
@@ -72,9 +74,12 @@ function fastPath (spec: SourceSpec, rules: RuleSpec[]): FastPath | null {
   const preset = PRESETS[spec.preset]
   for (const r of rules) if (r.type !== 'CONTEXT' && !preset.includes(r)) return null
   const at = (name: string): number => rules.findIndex((r) => r.name === name && preset.includes(r))
-  if (spec.preset === 'generic') {
+  if (spec.preset === 'generic' || spec.preset === 'dns') {
     const s = { url: at('RE_URL'), ip: at('RE_IP'), md5: at('RE_MD5'), sha1: at('RE_SHA1'), sha256: at('RE_SHA256') }
-    return Object.values(s).every((i) => i >= 0) ? { kind: 'generic', rules: s } : null
+    const domain = spec.preset === 'dns' ? at('RE_DOMAIN') : -1
+    // RE_DOMAIN's spans are appended after the generic pass's: it must come last in rule order.
+    if (spec.preset === 'dns' && !Object.values(s).every((i) => i < domain)) return null
+    return Object.values(s).every((i) => i >= 0) ? { kind: 'generic', rules: s, domain } : null
   }
   const c = { hash: at('RE_HASH'), dst: at('RE_IP'), src: at('SRC_IP') }
   const url = at('RE_URL')
@@ -169,6 +174,10 @@ class CompiledExtractor implements Extractor {
     out.clear(buf, start, end)
     if (fast.kind === 'generic') {
       scanGeneric(buf, start, end, fast.rules, out)
+      if (fast.domain >= 0) {
+        const hay = haystack(buf, start, end)
+        scanDomains(buf, hay, hay === buf ? 0 : start, start, end, fast.domain, out)
+      }
       return true
     }
     const url = scanCef(buf, start, end, fast.rules, out)

@@ -25,6 +25,7 @@
  * - RE_MD5, RE_SHA1, RE_SHA256: a whole word of exactly 32, 40 or 64 hex digits, either case.
  * - SRC_IP (CONTEXT): `src=`, `src_ip=` or `srcip=` (any case, at a word start), then an IPv4.
  */
+import { DOMAIN } from './scan-domain.js'
 import type { RuleSpec } from './types.js'
 
 /** An IPv4 octet, 0-255, no leading zero. Leftmost-first order matters: longest spelling first. */
@@ -113,9 +114,19 @@ export const CEF: readonly RuleSpec[] = Object.freeze([
   { name: 'UserName', type: 'CONTEXT', extract: 'first', pattern: 'suser\\=(.*)(?:$|\\s)' }
 ].map((r) => Object.freeze(r as RuleSpec)))
 
+/**
+ * The generic preset plus bare domains (scan-domain.ts): for DNS logs, TLS SNI, proxy CONNECT
+ * hosts and the like, where a domain stands without a scheme. Domains inside URLs stay RE_URL's.
+ */
+export const DNS: readonly RuleSpec[] = Object.freeze([
+  ...GENERIC,
+  Object.freeze({ name: 'RE_DOMAIN', type: 'DOMAIN', extract: 'all', pattern: DOMAIN } as RuleSpec)
+])
+
 /** The rules of each built-in preset; `none` has none. */
-export const PRESETS: Readonly<Record<'generic' | 'cef' | 'none', readonly RuleSpec[]>> = Object.freeze({
+export const PRESETS: Readonly<Record<'generic' | 'cef' | 'dns' | 'none', readonly RuleSpec[]>> = Object.freeze({
   generic: GENERIC,
   cef: CEF,
+  dns: DNS,
   none: Object.freeze([])
 })

@@ -36,7 +36,7 @@ for (let c = 0x21; c < 0x7f; c++) {
  * C2-DF, E0-EF or F0-F4 and 1, 2 or 3 bytes 80-BF. So surrogates and some overlong forms pass;
  * C0, C1, F5-FF and stray continuation bytes never match and end a URL.
  */
-function utf8Len (buf: Uint8Array, i: number, end: number): number {
+export function utf8Len (buf: Uint8Array, i: number, end: number): number {
   const c = buf[i]
   const n = c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0
   if (n === 0 || i + n > end) return 0

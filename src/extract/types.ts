@@ -21,7 +21,7 @@ export type NormalizeSpec = { replace: string, with: string } | { ignore: string
 /** What a source extracts with: a built-in preset's rules, then its own rules. */
 export interface SourceSpec {
   name: string
-  preset: 'generic' | 'cef' | 'none'
+  preset: 'generic' | 'cef' | 'dns' | 'none'
   normalize: NormalizeSpec[]
   rules: RuleSpec[]
 }

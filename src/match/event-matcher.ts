@@ -265,6 +265,9 @@ export class EventMatcher {
       this.hostIp = lookupHost(this.index, u.host, u.rest, u.rest === '' ? 'domain' : 'url', hits)
       return u.value
     }
+    // Bare domains (the dns preset) are as many as the dotted words of a log: the bytes rule most
+    // out before any string is built, as for URLs (a bare host is a URL without scheme or path).
+    if (!this.index.urlMayMatch(src, s, e)) return null
     const d = normalizeDomain(extractor.value(cands, i))
     if (d === null) return null
     this.hostIp = lookupHost(this.index, d, '', 'domain', hits)

@@ -13,7 +13,7 @@ export const FORMATS = ['ndjson', 'csv', 'cef', 'kv', 'text'] as const
 export type ScanFormat = typeof FORMATS[number]
 
 /** Extraction presets `--preset` may name. */
-const RULE_PRESETS = ['generic', 'cef'] as const
+const RULE_PRESETS = ['generic', 'cef', 'dns'] as const
 
 /** The resolved output: what workers render, and with which output preset. */
 export interface OutputChoice {
@@ -23,12 +23,12 @@ export interface OutputChoice {
 }
 
 /** Splits the `--preset` values into the extraction preset and the output preset. */
-export function splitPresets (values: string[]): { rules?: 'generic' | 'cef', output?: string } {
-  const out: { rules?: 'generic' | 'cef', output?: string } = {}
+export function splitPresets (values: string[]): { rules?: 'generic' | 'cef' | 'dns', output?: string } {
+  const out: { rules?: 'generic' | 'cef' | 'dns', output?: string } = {}
   for (const v of values) {
     if ((RULE_PRESETS as readonly string[]).includes(v)) {
       if (out.rules !== undefined && out.rules !== v) throw new FeedmatchError('FM_ERR_USAGE', `--preset: two extraction presets given (${out.rules}, ${v})`)
-      out.rules = v as 'generic' | 'cef'
+      out.rules = v as 'generic' | 'cef' | 'dns'
     } else if ((PRESET_NAMES as readonly string[]).includes(v)) {
       if (out.output !== undefined && out.output !== v) throw new FeedmatchError('FM_ERR_USAGE', `--preset: two output presets given (${out.output}, ${v})`)
       out.output = v
@@ -66,7 +66,7 @@ export function chooseOutput (format: string | undefined, outputPreset: string |
 }
 
 /** The rules to extract with: a bare extraction preset, or a source of the config (`default` unless named). */
-export function chooseSource (sources: SourceSpec[], rules: 'generic' | 'cef' | undefined, name: string | undefined): SourceSpec {
+export function chooseSource (sources: SourceSpec[], rules: 'generic' | 'cef' | 'dns' | undefined, name: string | undefined): SourceSpec {
   if (rules !== undefined) {
     if (name !== undefined) throw new FeedmatchError('FM_ERR_USAGE', `--preset ${rules} and --source ${name}: give one of them (the source names its own rules)`)
     return { name: rules, preset: rules, normalize: [], rules: [] }
