@@ -105,7 +105,7 @@ function inputSection (raw: RawConfig['input'], ctx: ValidateContext): InputConf
   const sources: SourceConfig[] = [...raw.sources]
   // Events from senders no source matches go to `default`, so there always is one.
   if (!sources.some(s => s.name === 'default')) {
-    sources.push({ name: 'default', match: [], preset: 'generic', normalize: [], rules: [] })
+    sources.push({ name: 'default', match: [], preset: 'generic', normalize: [], refang: false, rules: [] })
   }
   const { tls } = raw
   const path = (key: string, p: string): string => resolve(ctx.baseFor(['input', 'tls', key]), p)

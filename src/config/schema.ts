@@ -75,6 +75,7 @@ const source = {
     },
     preset: oneOf(['generic', 'cef', 'dns', 'none'], 'generic'),
     normalize: { type: 'array', items: normalizeStep, default: [] },
+    refang: { type: 'boolean', default: false },
     rules: { type: 'array', items: rule, default: [] },
   },
 }

@@ -62,6 +62,8 @@ export interface SourceConfig {
   match: string[]
   preset: SourcePreset
   normalize: NormalizeConfig[]
+  /** Undo defanging (`hxxp://`, `[.]`) in this source's events before extraction (takes it onto RE2). */
+  refang: boolean
   rules: RuleConfig[]
 }
 

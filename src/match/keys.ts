@@ -3,6 +3,7 @@ import { hashTypeOfLength, normalizeHash, parseHashBytes, type HashType } from '
 import { afterScheme, hasScheme, normalizeDomain, trimControls } from './normalize/host.js'
 import { formatIp, parseIp, parseIpNetworks } from './normalize/ip.js'
 import { normalizeUrl, type NormalizedUrl } from './normalize/url.js'
+import { refang } from './normalize/refang.js'
 
 /** What the index builder stores for one feed indicator (DESIGN.md section 2). */
 export type IndexKey =
@@ -85,7 +86,8 @@ function looksLikeUrl (v: string): boolean {
  * naming what was wrong. An IP range gives several keys; an IP given as a domain gives an `ip` key.
  */
 export function indicatorKeys (value: string, kind: IndicatorKind): IndexKey[] | { error: string } {
-  const v = trimControls(value)
+  // Feeds made from reports list indicators defanged (`evil[.]example`, `hxxp://`).
+  const v = refang(trimControls(value))
   if (v === '') return { error: `empty ${kind} value` }
   switch (kind) {
     case 'md5': case 'sha1': case 'sha256': case 'hash':
@@ -122,7 +124,8 @@ export type QueryClass =
  * in another notation, `0x7f.1`: the domain path normalizes it); anything else null.
  */
 export function classifyQuery (s: string): QueryClass | null {
-  const t = trimControls(s)
+  // Analysts paste indicators from reports, defanged: `hxxps://evil[.]example/x`.
+  const t = refang(trimControls(s))
   if (t === '') return null
   const h = normalizeHash(t)
   if (h !== null) return { type: 'hash', hashType: h.type, value: h.hex }

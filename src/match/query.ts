@@ -5,6 +5,7 @@ import { parseIp, formatIp } from './normalize/ip.js'
 import { normalizeDomain } from './normalize/host.js'
 import { normalizeUrl } from './normalize/url.js'
 import { classifyQuery } from './keys.js'
+import { refang } from './normalize/refang.js'
 
 /** The value types an extraction rule or a lookup query can carry (DESIGN.md section 4). */
 export type ValueType = 'hash' | 'md5' | 'sha1' | 'sha256' | 'ip' | 'url' | 'domain'
@@ -149,5 +150,5 @@ export function indicatorLines (text: string): string[] {
 export function matchQuery (index: FeedIndex, query: string, hits = new Hits()): ValueResult & { indicator: string } {
   const q = classifyQuery(query.trim())
   if (q === null) return { indicator: query, type: null, value: null, matches: [], allowlisted: false }
-  return { indicator: query, ...matchValue(index, q.type, query.trim(), hits) }
+  return { indicator: query, ...matchValue(index, q.type, refang(query.trim()), hits) }
 }

@@ -1,3 +1,4 @@
+import { REFANG_STEPS } from '../match/normalize/refang.js'
 import { parseIp, parseIpNetworks } from '../match/normalize/ip.js'
 import type { SourceConfig } from '../config/types.js'
 import type { SourceSpec } from '../extract/types.js'
@@ -65,5 +66,11 @@ function contains (net: Uint8Array, prefix: number, addr: Uint8Array): boolean {
 
 /** What workers compile from a source's configuration. */
 export function sourceSpecs (sources: readonly SourceConfig[]): SourceSpec[] {
-  return sources.map((s) => ({ name: s.name, preset: s.preset, normalize: s.normalize.map((n) => ({ ...n })), rules: s.rules.map((r) => ({ ...r })) }))
+  return sources.map((s) => ({
+    name: s.name,
+    preset: s.preset,
+    // `refang: true`: defanged indicators in events are undone first (match/normalize/refang.ts).
+    normalize: [...(s.refang ? REFANG_STEPS : []), ...s.normalize].map((n) => ({ ...n })),
+    rules: s.rules.map((r) => ({ ...r })),
+  }))
 }

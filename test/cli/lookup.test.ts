@@ -128,3 +128,27 @@ test('allowlist silences a value with feed semantics; a blocklist is one more fe
   assert.equal(out[4].allowlisted, undefined)
   assert.ok(out[4].matches.length > 0, 'values not on the allowlist still match')
 })
+
+test('defanged indicators: lookup and feed loading refang them (hxxp, [.], (.), [:], [dot]); events are refanged only where a source asks', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fm-refang-'))
+  const feed = join(dir, 'report.txt')
+  await writeFile(feed, 'evil-report[.]example\nhxxps[:]//phish(.)test/login\n203.0.113[.]77\n')
+  const r = await cli(['lookup', '--feeds', feed, '--format', 'json', 'evil-report.example', 'https://phish.test/login', '203.0.113.77',
+    'evil-report[.]example', 'hxxps://phish[.]test/login', '203[.]0[.]113[.]77', 'sub.evil-report[dot]example'])
+  assert.equal(r.code, 0, r.stderr)
+  const out = JSON.parse(r.stdout) as Array<{ indicator: string, value: string, matches: unknown[] }>
+  assert.deepEqual(out.map((e) => [e.indicator, e.matches.length]), [
+    ['evil-report.example', 1], ['https://phish.test/login', 1], ['203.0.113.77', 1],
+    ['evil-report[.]example', 1], ['hxxps://phish[.]test/login', 1], ['203[.]0[.]113[.]77', 1], ['sub.evil-report[dot]example', 1],
+  ])
+  // Events: a defanged URL in a log is not matched by default, and is with `refang: true`.
+  const log = join(dir, 'mail.log')
+  await writeFile(log, 'analyst note: blocked hxxps://phish[.]test/login for alice\n')
+  const plain = await cli(['scan', '--feeds', feed, log])
+  assert.equal(plain.code, 0, plain.stdout)
+  const config = join(dir, 'refang.yaml')
+  await writeFile(config, `input:\n  sources:\n    - { name: default, refang: true }\nfeeds:\n  sources: [ ${feed} ]\n`)
+  const refanged = await cli(['scan', '-c', config, log])
+  assert.equal(refanged.code, 1, refanged.stderr)
+  assert.match(refanged.stdout, /"value":"phish\.test\/login"/)
+})

@@ -40,7 +40,7 @@ describe('loadConfig: valid files', () => {
     assert.deepEqual(c.input.listen, [{ protocol: 'tcp', host: '127.0.0.1', port: 9999, url: 'tcp://127.0.0.1:9999' }])
     assert.equal(c.input.framing, 'auto')
     assert.equal(c.input.idleTimeout, 300_000)
-    assert.deepEqual(c.input.sources, [{ name: 'default', match: [], preset: 'generic', normalize: [], rules: [] }])
+    assert.deepEqual(c.input.sources, [{ name: 'default', match: [], preset: 'generic', normalize: [], refang: false, rules: [] }])
     assert.deepEqual(c.output.target, { protocol: 'stdout', url: 'stdout' })
     assert.equal(c.output.preset, 'alienvault')
     assert.deepEqual(c.output.batch, { maxBytes: 262144, maxDelay: 20 })

@@ -77,6 +77,9 @@ describe('serve: the HTTP API', { timeout: 90_000 }, () => {
     const big = (await getJson(`${base}/lookup`, { method: 'POST', body: many.join('\n') })).body as Entry[]
     assert.deepEqual(big.map((e) => e.indicator), many)
     assert.deepEqual(big.flatMap((e, i) => e.matches.length > 0 ? [i] : []), [117])
+    // Defanged, as pasted from a report: refanged before the lookup.
+    const defanged = (await getJson(`${base}/lookup`, { method: 'POST', body: 'first-api-test[.]example\nhxxp://first-api-test(.)example/x\n' })).body as Entry[]
+    assert.deepEqual(defanged.map((e) => e.matches.map((m) => m.category)), [['Api_Test'], ['Api_Test']])
   })
 
   it('refuses what it cannot answer with FM_ERR_API and the right status', async () => {
