@@ -193,6 +193,7 @@ export const configSchema = {
         },
         header: oneOf(['rfc5424', 'rfc3164', 'none'], 'none'),
         framing: oneOf(['lf', 'octet'], 'lf'),
+        bom: { type: 'boolean', default: false },
         preset: oneOf(['alienvault', 'fortisiem', 'arcsight', 'qradar', 'ecs', 'kv'], 'alienvault'),
         templates: {
           type: 'object',

@@ -105,6 +105,8 @@ export interface OutputConfig {
   tls: { ca?: string, cert?: string, key?: string, rejectUnauthorized: boolean }
   header: 'rfc5424' | 'rfc3164' | 'none'
   framing: 'lf' | 'octet'
+  /** RFC 5424: a UTF-8 BOM before MSG (MSG-UTF8). */
+  bom: boolean
   preset: OutputPreset
   templates: TemplatesConfig
   finishedEvents: boolean

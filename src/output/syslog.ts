@@ -4,6 +4,7 @@
  * does not change is built once, and timestamps are formatted once per millisecond (5424) or
  * second (3164).
  */
+import type { OutputConfig } from '../config/types.js'
 
 /** Syslog severities (RFC 5424 section 6.2.1). */
 export const SEVERITY = {
@@ -27,6 +28,13 @@ export interface SyslogOptions {
   facility: number
   /** PROCID / TAG pid; the process id unless given (tests pin it). */
   procId?: number | string
+  /** RFC 5424 only: a UTF-8 BOM before MSG (section 6.4, MSG-UTF8); off by default, see createFramer. */
+  bom?: boolean
+}
+
+/** The syslog settings of an `output` section. */
+export function syslogOptionsOf (out: Pick<OutputConfig, 'header' | 'framing' | 'hostname' | 'appName' | 'facility' | 'bom'>): SyslogOptions {
+  return { header: out.header, framing: out.framing, hostname: out.hostname, appName: out.appName, facility: out.facility, bom: out.bom }
 }
 
 /** Puts a header and framing around a message. */
@@ -102,9 +110,11 @@ export function createFramer (opts: SyslogOptions): Framer {
         if (f === undefined) { f = headerField(id, 32); if (msgIds.size < 64) msgIds.set(id, f) }
         return f
       }
-      // No BOM before MSG (RFC 5424 makes it optional): a BOM in front of `CEF:0|` or a JSON
-      // object breaks the SIEM parsers that look for the message at its first byte.
-      head = (sev, time, msgId) => `${pri[clampSeverity(sev)]}1 ${isoTime(time)}${mid}${msgIdField(msgId)} - `
+      // No BOM before MSG by default: a message without one is MSG-ANY, which RFC 5424 allows,
+      // and a BOM in front of `CEF:0|` or a JSON object breaks the SIEM parsers that look for
+      // the message at its first byte. `output.bom: true` marks MSG as UTF-8 (MSG-UTF8).
+      const bom = opts.bom === true ? '\ufeff' : ''
+      head = (sev, time, msgId) => `${pri[clampSeverity(sev)]}1 ${isoTime(time)}${mid}${msgIdField(msgId)} - ${bom}`
       break
     }
     case 'rfc3164': {

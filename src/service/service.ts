@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { syslogOptionsOf } from '../output/syslog.js'
 import { FeedManager, recordCount, type LoadReport } from './feed-manager.js'
 import { Dispatcher, type BatchDone } from './dispatcher.js'
 import { ServiceStats, type ServiceSnapshot } from './stats.js'
@@ -177,7 +178,7 @@ export class Service {
       preset: out.preset,
       templates: out.templates,
       ruleNames,
-      syslog: { header: out.header, framing: out.framing, hostname: out.hostname, appName: out.appName, facility: out.facility }
+      syslog: syslogOptionsOf(out)
     }
     // Compiled here first so a bad template or pattern fails start-up, not a worker.
     this.renderer = createRenderer(rendererOpts)

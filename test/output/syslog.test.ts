@@ -79,3 +79,15 @@ test('renderer frames: detections warning, service events notice, finished info,
   assert.ok(r.finishedFrame({ time: T, sourceIp: '5.6.7.8', detections: 0, rules: {} }).startsWith('<134>1 2024-01-05T03:04:05.678Z fm-host feedmatch 4242 finished - event=finished'))
   assert.equal(r.frame('raw', SEVERITY.error, T, 'x'), '<131>1 2024-01-05T03:04:05.678Z fm-host feedmatch 4242 x - raw\n')
 })
+
+test('RFC 5424 with bom: a UTF-8 BOM starts MSG (MSG-UTF8, section 6.4), counted in the octet length; off by default', () => {
+  const on = createFramer({ ...base, header: 'rfc5424', framing: 'octet', bom: true }).frame('ünï', SEVERITY.warning, 0)
+  const msg = on.slice(on.indexOf(' ') + 1)
+  assert.equal(Buffer.byteLength(msg), Number(on.slice(0, on.indexOf(' '))))
+  assert.match(msg, /^<132>1 \S+ fm-host feedmatch 4242 - - \ufeffünï$/)
+  assert.equal(Buffer.from(msg).subarray(Buffer.from(msg).indexOf(0xef), Buffer.from(msg).indexOf(0xef) + 3).toString('hex'), 'efbbbf')
+  const off = createFramer({ ...base, header: 'rfc5424', framing: 'lf' }).frame('ünï', SEVERITY.warning, 0)
+  assert.ok(!off.includes('\ufeff'))
+  // Other headers never carry one.
+  assert.ok(!createFramer({ ...base, header: 'rfc3164', framing: 'lf', bom: true }).frame('x', 4, 0).includes('\ufeff'))
+})

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, it } from 'node:test'
-import { DEMO_FEEDS, EICAR_MD5, Sender, event, sendTcp, startWithConfig, waitFor } from '../helpers/net.js'
+import { DEMO_FEEDS, EICAR_MD5, event, sendTcp, startWithConfig, waitFor } from '../helpers/net.js'
 
 const EICAR_KEY = `category=kl_malicious_hash detected=${EICAR_MD5}`
 
@@ -65,19 +65,24 @@ describe('inputs: losses counted, no lockout', { timeout: 120_000 }, () => {
       workers: 1,
     }))
     try {
-      const sender = await Sender.connect(setup.svc.port())
+      // A sender that does not stop, and keeps its side open after the service ends its own
+      // (allowHalfOpen): the service still reads and counts what comes until it closes for good.
+      const sender = net.connect({ port: setup.svc.port(), host: '127.0.0.1', allowHalfOpen: true })
+      sender.on('error', () => {})
+      await once(sender, 'connect')
       let sent = 0
       let go = true
       const loop = (async () => {
-        while (go && !sender.closed) {
-          try { await sender.write(event(sent, EICAR_MD5) + '\n') } catch { break }
+        while (go && !sender.destroyed && sender.writable) {
+          const more = sender.write(event(sent, EICAR_MD5) + '\n')
           sent++
+          if (!more) await new Promise((resolve) => { sender.once('drain', resolve); sender.once('close', resolve) })
           await sleep(5)
         }
       })()
       await waitFor(() => setup.siem.detections().length > 10, 'detections')
       setup.svc.signal('SIGTERM')
-      // A sender that does not stop: the drain gives up on it after 5 s, and what comes after is dropped and counted.
+      // The drain gives up on it (quiet, or 5 s at most); what comes after is dropped and counted.
       await setup.svc.exited
       go = false
       await loop

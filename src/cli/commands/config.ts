@@ -1,4 +1,5 @@
 import type { Command } from 'commander'
+import { syslogOptionsOf } from '../../output/syslog.js'
 import { loadConfig } from '../../config/load.js'
 import type { Config, FeedConfig } from '../../config/types.js'
 import { createRenderer } from '../../output/renderer.js'
@@ -43,7 +44,7 @@ async function check (file: string): Promise<number> {
     preset: out.preset,
     templates: out.templates,
     ruleNames,
-    syslog: { header: out.header, framing: out.framing, hostname: out.hostname, appName: out.appName, facility: out.facility },
+    syslog: syslogOptionsOf(out),
   })
   process.stdout.write(`OK: ${file}\n${summary(config).map((l) => `  ${l}\n`).join('')}`)
   return 0

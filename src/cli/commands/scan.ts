@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander'
+import { syslogOptionsOf } from '../../output/syslog.js'
 import { openFeeds } from '../open-feeds.js'
 import { FeedmatchError } from '../../errors.js'
 import { log, setLogLevel } from '../../log.js'
@@ -107,7 +108,7 @@ function workerData (config: Config, choice: OutputChoice, source: SourceSpec): 
       preset: choice.preset,
       templates: out.templates,
       ruleNames: source.rules.map((r) => r.name),
-      syslog: { header: out.header, framing: out.framing, hostname: out.hostname, appName: out.appName, facility: out.facility }
+      syslog: syslogOptionsOf(out)
     },
     time: Date.now()
   }
