@@ -12,7 +12,9 @@ export const FILEBEAT_PORT = 9516
  * The RFC 5424 header as output/syslog.ts writes it (`<PRI>1 TIME HOST APP PROCID MSGID - MSG`,
  * structured data always `-`); the last key takes the rest of the line, JSON spaces included.
  */
-export const SYSLOG_DISSECT = '<%{log.syslog.priority}>%{log.syslog.version} %{log.syslog.timestamp} %{log.syslog.hostname} ' +
+// The header's timestamp is skipped (`%{?...}`): ECS has no log.syslog.timestamp, and the JSON's
+// @timestamp is the detection's own time.
+export const SYSLOG_DISSECT = '<%{log.syslog.priority}>%{log.syslog.version} %{?timestamp} %{log.syslog.hostname} ' +
   '%{log.syslog.appname} %{log.syslog.procid} %{log.syslog.msgid} %{?log.syslog.structured_data} %{feedmatch_json}'
 
 function pipeline (): string {
@@ -145,7 +147,7 @@ ${placeholders(o)}
 ${verifySteps(o, 'to feedmatch from a device', 'open a data view on `feedmatch-*` in Discover: `event.kind: alert` are detections, `event.dataset: feedmatch.service` service events')}
 ## Fields
 
-The pipeline's \`dissect\` fills \`log.syslog.priority\`, \`version\`, \`timestamp\`, \`hostname\`, \`appname\`,
+The pipeline's \`dissect\` fills \`log.syslog.priority\`, \`version\`, \`hostname\`, \`appname\`,
 \`procid\`, \`msgid\`; the \`json\` processor then adds the document: \`@timestamp\`, \`event.*\`,
 \`threat.indicator.*\` (type, name, provider, ip, url, file.hash), \`threat.feed.name\`,
 \`threat.enrichments\`, \`source.ip\`, \`labels\` (actionable fields) and \`feedmatch.*\` (feed, category,

@@ -156,9 +156,17 @@ const ecsRender: ProgrammaticRender = {
         enrichments: [{ indicator, matched: { atomic: d.value, field: `feedmatch.rules.${d.rule}`, type: 'indicator_match_rule', occurred: at } }],
       },
     }
-    if (isIP(d.sourceIp) !== 0) doc.source = { ip: d.sourceIp }
+    // The sender is the syslog relay (a firewall, rsyslog), not the event's source: ECS has
+    // log.source.address for it. source.ip and destination.ip are the event's, from its rules.
+    const src = d.rules.SRC_IP
+    const dst = d.rules.DST_IP
+    if (src !== undefined && isIP(src) !== 0) doc.source = { ip: src }
+    if (dst !== undefined && isIP(dst) !== 0) doc.destination = { ip: dst }
     if (d.actionable.length > 0) doc.labels = Object.fromEntries(d.actionable)
-    if (d.file !== undefined) doc.log = { file: { path: d.file } }
+    const log: Record<string, unknown> = {}
+    if (isIP(d.sourceIp) !== 0) log.source = { address: d.sourceIp }
+    if (d.file !== undefined) log.file = { path: d.file }
+    if (Object.keys(log).length > 0) doc.log = log
     doc.feedmatch = {
       feed: d.feed, category: d.category, type: d.type, matched: d.matched, value: d.value, rule: d.rule,
       rules: d.rules, context: d.context, file: d.file, line: d.line,
@@ -178,7 +186,7 @@ const ecsRender: ProgrammaticRender = {
       '@timestamp': isoTime(e.time),
       event: { kind: 'event', module: 'feedmatch', dataset: 'feedmatch.finished', action: 'finished' },
     }
-    if (isIP(e.sourceIp) !== 0) doc.source = { ip: e.sourceIp }
+    if (isIP(e.sourceIp) !== 0) doc.log = { source: { address: e.sourceIp } }
     doc.feedmatch = { sourceIp: e.sourceIp, detections: e.detections, rules: e.rules }
     return jsonLine(doc)
   },

@@ -114,19 +114,20 @@ describe('CEF, LEEF and JSON read back by independent parsers', { timeout: 120_0
 
   it('JSON (ecs preset): jq reads every line; the record context is the feed record, byte for byte', { skip: skipWithout('jq', 'jq') }, () => {
     const jq = requireTool('jq', 'jq')
-    const rows = tool(jq, ['-c', '[.event.kind, .event.dataset, .feedmatch.category, .feedmatch.matched, .threat.indicator.name, .source.ip, .feedmatch.context]'], out.json.join('\n') + '\n')
-      .split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as [string, string, string, string, string, string, Record<string, unknown>])
+    const rows = tool(jq, ['-c', '[.event.kind, .event.dataset, .feedmatch.category, .feedmatch.matched, .threat.indicator.name, .log.source.address, .feedmatch.context, .source.ip]'], out.json.join('\n') + '\n')
+      .split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as [string, string, string, string, string, string, Record<string, unknown>, string | null])
     assert.equal(rows.length, out.json.length)
     const want = byKey(expected)
     let detections = 0
-    for (const [kind, dataset, category, matched, name, src, context] of rows) {
+    for (const [kind, dataset, category, matched, name, relay, context, src] of rows) {
       if (kind === 'event') { assert.equal(dataset, 'feedmatch.service'); continue }
       detections++
       assert.deepEqual([kind, dataset, name], ['alert', 'feedmatch.detection', matched])
       const e = want.get(`${category}\n${matched}`)
       assert.ok(e !== undefined, `unexpected detection ${category} ${matched}`)
-      // source.ip is the sender's address (%SourceIp%): serveToFile sends from loopback.
-      assert.equal(src, '127.0.0.1')
+      // log.source.address is the sender's (a relay; serveToFile sends from loopback), source.ip the event's own src=.
+      assert.equal(relay, '127.0.0.1')
+      assert.equal(src, e.src === '-' ? null : e.src, `source.ip of ${matched}`)
       const rec = records.get(matched)
       if (rec !== undefined) assert.deepEqual(context, rec)
     }

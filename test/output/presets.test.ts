@@ -116,7 +116,9 @@ test('ecs: threat.indicator and threat.enrichments, typed per indicator', () => 
         matched: { atomic: hash.value, field: 'feedmatch.rules.RE_HASH', type: 'indicator_match_rule', occurred: ISO },
       }],
     },
-    source: { ip: '10.0.0.7' },
+    // The event's own source (its SRC_IP rule); the sender, a syslog relay, is log.source.address.
+    source: { ip: '10.1.1.1' },
+    log: { source: { address: '10.0.0.7' } },
     labels: { cs3: '90' },
     feedmatch: {
       feed: 'kl_malicious_hash', category: 'KL_Malicious_Hash_MD5', type: 'md5', matched: hash.matched, value: hash.value,
@@ -132,7 +134,9 @@ test('ecs: threat.indicator and threat.enrichments, typed per indicator', () => 
   assert.deepEqual(ind({ type: 'url', matched: '*.evil.example/a' }).url, { original: '*.evil.example/a' })
   assert.deepEqual(ind({}), { type: 'domain-name', name: DOMAIN, provider: 'kl_phishing_url', url: { domain: DOMAIN } })
   const scan = JSON.parse(r.renderDetection({ ...phishing, sourceIp: '', file: '/var/log/a.log', line: 7 }))
-  assert.equal(scan.source, undefined, 'no source.ip without a valid address')
+  assert.deepEqual(scan.source, { ip: '192.168.0.0' }, 'source.ip is the event\'s SRC_IP, sender or not')
+  assert.equal(scan.log.source, undefined, 'no log.source.address without a sender')
+  assert.equal(JSON.parse(r.renderDetection({ ...phishing, rules: { SRC_IP: 'not-an-ip' } })).source, undefined, 'no source.ip without a valid address')
   assert.deepEqual([scan.log.file.path, scan.feedmatch.line], ['/var/log/a.log', 7])
   assert.deepEqual(JSON.parse(r.renderAlert(alert)).feedmatch, { alert: 'feeds_loaded', context: alert.context })
   assert.equal(JSON.parse(r.renderFinished(finished)).feedmatch.detections, 2)
