@@ -108,13 +108,20 @@ function inputSection (raw: RawConfig['input'], ctx: ValidateContext): InputConf
     sources.push({ name: 'default', match: [], preset: 'generic', normalize: [], refang: false, rules: [] })
   }
   const { tls } = raw
+  if (tls?.requireClientCert === true && tls.ca === undefined) {
+    throw configError(ctx, {
+      segs: ['input', 'tls', 'ca'],
+      locSegs: ['input', 'tls', 'requireClientCert'],
+      text: 'expected the CA that signs client certificates, as input.tls.requireClientCert is true; found nothing',
+    })
+  }
   const path = (key: string, p: string): string => resolve(ctx.baseFor(['input', 'tls', key]), p)
   return {
     ...raw,
     listen,
     ...(tls === undefined
       ? {}
-      : { tls: { cert: path('cert', tls.cert), key: path('key', tls.key), ...(tls.ca === undefined ? {} : { ca: path('ca', tls.ca) }) } }),
+      : { tls: { cert: path('cert', tls.cert), key: path('key', tls.key), ...(tls.ca === undefined ? {} : { ca: path('ca', tls.ca) }), ...(tls.requireClientCert === undefined ? {} : { requireClientCert: tls.requireClientCert }) } }),
     idleTimeout: ms(raw.idleTimeout),
     firstByteTimeout: ms(raw.firstByteTimeout),
     sources,

@@ -157,7 +157,7 @@ export const configSchema = {
           type: 'object',
           required: ['cert', 'key'],
           additionalProperties: false,
-          properties: { cert: path, key: path, ca: path },
+          properties: { cert: path, key: path, ca: path, requireClientCert: { type: 'boolean' } },
         },
         framing: oneOf(['auto', 'lf', 'octet', 'delimiter'], 'auto'),
         delimiter: { type: ['string', 'null'], minLength: 1, re2: true, default: null },

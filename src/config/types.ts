@@ -33,7 +33,10 @@ export type InputFraming = 'auto' | 'lf' | 'octet' | 'delimiter'
 export interface InputTlsConfig {
   cert: string
   key: string
+  /** Clients are asked for a certificate signed by this CA (mutual TLS). */
   ca?: string
+  /** With `ca`: refuse clients without such a certificate (default true); false accepts them too. */
+  requireClientCert?: boolean
 }
 
 /** The type of an extraction rule's value (CyberTrace's names). */

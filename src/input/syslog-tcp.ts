@@ -26,7 +26,8 @@ export interface TcpListenerOptions {
   protocol: 'tcp' | 'tls'
   host: string
   port: number
-  tls?: { cert: Buffer, key: Buffer, ca?: Buffer }
+  /** With `ca`, clients are asked for a certificate signed by it; `requireClientCert` refuses those without one. */
+  tls?: { cert: Buffer, key: Buffer, ca?: Buffer, requireClientCert?: boolean }
   framing: FramerOptions
   maxConnections: number
   /** At most this many open connections from one sender address. */
@@ -122,8 +123,18 @@ export class TcpListener extends EventEmitter {
     const onSocket = (socket: net.Socket): void => this.accept(socket)
     // Half-open allowed: a reply-back client may end its side after its last event and still
     // read the detections of its events; Node would otherwise end ours with it, at once.
+    const t = this.opts.tls
+    // Mutual TLS: with a CA, every client is asked for a certificate, and one that has none
+    // signed by that CA is refused in the handshake (counted in errors) when it is required.
     this.server = this.opts.protocol === 'tls'
-      ? tls.createServer({ cert: this.opts.tls?.cert, key: this.opts.tls?.key, ca: this.opts.tls?.ca, allowHalfOpen: true }, onSocket)
+      ? tls.createServer({
+        cert: t?.cert,
+        key: t?.key,
+        ca: t?.ca,
+        requestCert: t?.ca !== undefined,
+        rejectUnauthorized: t?.ca !== undefined && t.requireClientCert !== false,
+        allowHalfOpen: true,
+      }, onSocket)
       : net.createServer({ allowHalfOpen: true }, onSocket)
     this.server.on('error', (err) => this.emit('error', err))
     // TLS handshake failures are a client's problem, not the listener's: count them.

@@ -188,7 +188,9 @@ export class Service {
 
   private async listen (): Promise<void> {
     const input = this.config.input
-    const tlsFiles = input.tls === undefined ? undefined : { cert: readFileSync(input.tls.cert), key: readFileSync(input.tls.key), ca: input.tls.ca === undefined ? undefined : readFileSync(input.tls.ca) }
+    const tlsFiles = input.tls === undefined
+      ? undefined
+      : { cert: readFileSync(input.tls.cert), key: readFileSync(input.tls.key), ca: input.tls.ca === undefined ? undefined : readFileSync(input.tls.ca), requireClientCert: input.tls.requireClientCert }
     for (const l of input.listen) {
       if (l.protocol === 'udp') {
         const udp = new UdpListener({ host: l.host, port: l.port, maxEventSize: input.maxEventSize, recvBufferSize: input.udpReceiveBuffer }, (buf, s, e, ip) =>
