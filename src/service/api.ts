@@ -39,7 +39,7 @@ export interface ApiSource {
   health: () => Record<string, unknown>
   stats: () => Record<string, unknown>
   /** The statistics in Prometheus' text format. */
-  metrics: () => string
+  metrics: () => Promise<string>
 }
 
 /** An API error: its HTTP status with one of our codes. */
@@ -116,7 +116,9 @@ export class ApiServer {
       switch (`${req.method ?? ''} ${url.pathname}`) {
         case 'GET /health': return done(this.source.health())
         case 'GET /stats': return done(this.source.stats())
-        case 'GET /metrics': return sendText(res, 200, this.source.metrics(), 'text/plain; version=0.0.4; charset=utf-8')
+        case 'GET /metrics':
+          this.source.metrics().then((text) => sendText(res, 200, text, 'text/plain; version=0.0.4; charset=utf-8'), fail)
+          return
         case 'GET /lookup':
           this.lookup(url.searchParams.getAll('indicator')).then(done, fail)
           return

@@ -1,63 +1,73 @@
 /**
  * The API's GET /metrics: the service's statistics (Service.snapshot(), the same numbers as the
- * log summary and the service events: CONVENTIONS.md rule 5) in Prometheus' text format 0.0.4.
+ * log summary and the service events: CONVENTIONS.md rule 5) in Prometheus' text format, written
+ * by prom-client. Counters and gauges are read from a snapshot at scrape time (a registry made per
+ * scrape: scrapes are seconds apart, and the snapshot is the one source of the numbers); batch
+ * latency is a live histogram in seconds, observed per batch. Checked with `promtool check metrics`.
  */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { ServiceSnapshot } from './stats.js'
 
 /** Input counters that are levels, not totals. */
 const INPUT_GAUGES = new Set(['open'])
 
-type Labels = Record<string, string>
+/** Batch latency, accept to emit, in seconds: what the live histogram counts. */
+export class LatencyMetric {
+  readonly registry = new Registry()
+  readonly #hist = new Histogram({
+    name: 'feedmatch_batch_latency_seconds',
+    help: 'Batch latency from accept to emit.',
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    registers: [this.registry],
+  })
 
-class Exposition {
-  private readonly out: string[] = []
-
-  metric (name: string, type: 'counter' | 'gauge', help: string, samples: Array<[Labels, number]>): void {
-    const full = `feedmatch_${name}`
-    this.out.push(`# HELP ${full} ${help}`, `# TYPE ${full} ${type}`)
-    for (const [labels, value] of samples) this.out.push(`${full}${labelText(labels)} ${Number.isFinite(value) ? value : 0}`)
-  }
-
-  one (name: string, type: 'counter' | 'gauge', help: string, value: number): void {
-    this.metric(name, type, help, [[{}, value]])
-  }
-
-  text (): string {
-    return this.out.join('\n') + '\n'
+  /** One batch took `ms` milliseconds. */
+  observe (ms: number): void {
+    this.#hist.observe(ms / 1000)
   }
 }
 
-/** The snapshot as Prometheus text. */
-export function prometheusText (s: ServiceSnapshot, generation: number): string {
-  const m = new Exposition()
-  m.one('uptime_seconds', 'gauge', 'Seconds since the service started.', s.uptimeSec)
-  m.one('feeds_generation', 'gauge', 'Id of the feed index generation in service (grows with every reload).', generation)
-  m.one('events_total', 'counter', 'Events matched.', s.events)
-  m.one('event_bytes_total', 'counter', 'Bytes of the events matched.', s.bytesIn)
-  m.one('detection_bytes_total', 'counter', 'Bytes of the frames rendered for the output.', s.bytesOut)
-  m.one('detections_total', 'counter', 'Detections.', s.detections)
-  m.one('events_with_detections_total', 'counter', 'Events with at least one detection.', s.eventsWithDetections)
-  m.one('batches_total', 'counter', 'Batches matched by the worker pool.', s.batches)
-  m.metric('batch_latency_milliseconds', 'gauge', 'Batch latency from accept to emit, quantiles since start.',
-    [[{ quantile: '0.5' }, s.latencyP50Ms], [{ quantile: '0.99' }, s.latencyP99Ms]])
-  m.metric('dropped_total', 'counter', 'Events dropped, cut or set apart, by reason.', entries(s.dropped).map(([reason, n]) => [{ reason }, n]))
-  m.metric('rule_detections_total', 'counter', 'Detections by extraction rule.', entries(s.perRule).map(([rule, n]) => [{ rule }, n]))
-  m.metric('feed_records', 'gauge', 'Records of each feed in service.', s.feeds.map((f) => [{ feed: f.name, category: f.category, role: f.role }, f.records]))
-  m.metric('feed_detections_total', 'counter', 'Detections by feed.', s.feeds.map((f) => [{ feed: f.name, category: f.category }, f.detections]))
-  m.metric('feed_last_detection_timestamp_seconds', 'gauge', 'When each feed last detected something (feeds that never did are left out).',
-    s.feeds.filter((f) => f.lastDetection !== null).map((f) => [{ feed: f.name }, (f.lastDetection as number) / 1000]))
+type Labels = Record<string, string>
+
+/** The snapshot (and the live latency histogram) as Prometheus text. */
+export async function prometheusText (s: ServiceSnapshot, generation: number, latency?: LatencyMetric): Promise<string> {
+  const r = new Registry()
+  const gauge = (name: string, help: string, samples: Array<[Labels, number]>, labelNames: string[] = []): void => {
+    const g = new Gauge({ name: `feedmatch_${name}`, help, labelNames, registers: [r] })
+    for (const [labels, v] of samples) g.set(labels, Number.isFinite(v) ? v : 0)
+  }
+  const counter = (name: string, help: string, samples: Array<[Labels, number]>, labelNames: string[] = []): void => {
+    const c = new Counter({ name: `feedmatch_${name}`, help, labelNames, registers: [r] })
+    for (const [labels, v] of samples) c.inc(labels, Number.isFinite(v) && v > 0 ? v : 0)
+  }
+  gauge('uptime_seconds', 'Seconds since the service started.', [[{}, s.uptimeSec]])
+  gauge('feeds_generation', 'Id of the feed index generation in service (grows with every reload).', [[{}, generation]])
+  counter('events_total', 'Events matched.', [[{}, s.events]])
+  counter('event_bytes_total', 'Bytes of the events matched.', [[{}, s.bytesIn]])
+  counter('detection_bytes_total', 'Bytes of the frames rendered for the output.', [[{}, s.bytesOut]])
+  counter('detections_total', 'Detections.', [[{}, s.detections]])
+  counter('events_with_detections_total', 'Events with at least one detection.', [[{}, s.eventsWithDetections]])
+  counter('batches_total', 'Batches matched by the worker pool.', [[{}, s.batches]])
+  counter('dropped_total', 'Events dropped, cut or set apart, by reason.', entries(s.dropped).map(([reason, n]) => [{ reason }, n]), ['reason'])
+  counter('rule_detections_total', 'Detections by extraction rule.', entries(s.perRule).map(([rule, n]) => [{ rule }, n]), ['rule'])
+  gauge('feed_records', 'Records of each feed in service.', s.feeds.map((f) => [{ feed: f.name, category: f.category, role: f.role }, f.records]), ['feed', 'category', 'role'])
+  counter('feed_detections_total', 'Detections by feed.', s.feeds.map((f) => [{ feed: f.name, category: f.category }, f.detections]), ['feed', 'category'])
+  gauge('feed_last_detection_timestamp_seconds', 'When each feed last detected something (feeds that never did are left out).',
+    s.feeds.filter((f) => f.lastDetection !== null).map((f) => [{ feed: f.name }, (f.lastDetection as number) / 1000]), ['feed'])
   for (const [key, n] of entries(s.input)) {
-    const gauge = INPUT_GAUGES.has(key)
-    m.one(`input_${snake(key)}${gauge ? '' : '_total'}`, gauge ? 'gauge' : 'counter', `Inputs (all listeners): ${key}.`, n)
+    if (INPUT_GAUGES.has(key)) gauge(`input_${snake(key)}`, `Inputs (all listeners): ${key}.`, [[{}, n]])
+    else counter(`input_${snake(key)}_total`, `Inputs (all listeners): ${key}.`, [[{}, n]])
   }
-  m.metric('queue_depth', 'gauge', 'Batches waiting (pending), in the worker pool (in_flight) and done but held for order (reorder).',
-    entries(s.queues ?? {}).map(([queue, n]) => [{ queue: snake(queue) }, n]))
+  gauge('queue_depth', 'Batches waiting (pending), in the worker pool (in_flight) and done but held for order (reorder).',
+    entries(s.queues ?? {}).map(([queue, n]) => [{ queue: snake(queue) }, n]), ['queue'])
   if (s.output !== undefined) {
-    const { dropped, ...totals } = s.output
-    for (const [key, n] of entries(totals)) m.one(`output_${snake(key)}_total`, 'counter', `Output: ${key}.`, n)
-    m.metric('output_dropped_bytes_total', 'counter', 'Output bytes dropped, by reason.', entries(dropped).map(([reason, n]) => [{ reason }, n]))
+    // bytesDropped is the sum of `dropped` by reason: one family, labelled, not both.
+    const { dropped, bytesDropped: _sum, ...totals } = s.output
+    for (const [key, n] of entries(totals)) counter(`output_${snake(key)}_total`, `Output: ${key}.`, [[{}, n]])
+    counter('output_dropped_bytes_total', 'Output bytes dropped, by reason.', entries(dropped).map(([reason, n]) => [{ reason }, n]), ['reason'])
   }
-  return m.text()
+  const all = latency === undefined ? r : Registry.merge([r, latency.registry])
+  return await all.metrics()
 }
 
 function entries (o: Record<string, number>): Array<[string, number]> {
@@ -67,10 +77,4 @@ function entries (o: Record<string, number>): Array<[string, number]> {
 /** camelCase to snake_case, for metric names. */
 function snake (key: string): string {
   return key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase()).replace(/[^a-z0-9_]/g, '_')
-}
-
-/** `{a="x",b="y"}` with the text format's escapes (backslash, double quote, newline). */
-function labelText (labels: Labels): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
-  return parts.length === 0 ? '' : `{${parts.join(',')}}`
 }

@@ -14,7 +14,7 @@ import { createRenderer, type Renderer, type RendererOptions } from '../output/r
 import { TcpListener, type Connection } from '../input/syslog-tcp.js'
 import { UdpListener } from '../input/syslog-udp.js'
 import { ApiServer } from './api.js'
-import { prometheusText } from './metrics.js'
+import { LatencyMetric, prometheusText } from './metrics.js'
 import { FeedIndex } from '../index/feed-index.js'
 import type { Config } from '../config/types.js'
 import { FeedmatchError } from '../errors.js'
@@ -39,6 +39,8 @@ export interface ServiceAddress { protocol: string, host: string, port: number }
  */
 export class Service {
   readonly stats = new ServiceStats()
+  /** Batch latency for /metrics, as a Prometheus histogram (the stats keep their own for quantiles). */
+  private readonly latencyMetric = new LatencyMetric()
   readonly addresses: ServiceAddress[] = []
   private readonly feeds: FeedManager
   private emitter!: Emitter
@@ -245,7 +247,7 @@ export class Service {
         }
       },
       stats: () => this.snapshot(),
-      metrics: () => prometheusText(this.snapshot(), this.feeds.current.id)
+      metrics: async () => await prometheusText(this.snapshot(), this.feeds.current.id, this.latencyMetric)
     })
     this.addresses.push({ protocol: 'http', host: at.host, port: await this.api.listen(at.host, at.port) })
   }
@@ -253,6 +255,7 @@ export class Service {
   private onBatch (b: BatchDone): void {
     const counted = b.reply === undefined || b.reply.saveStatistics
     this.stats.addBatch(b.result.counters, b.feeds, b.result.frames.length, b.latency, counted)
+    this.latencyMetric.observe(b.latency)
   }
 
   private onFeedsLoaded (r: LoadReport): void {

@@ -8,6 +8,8 @@ import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import net from 'node:net'
 import { once } from 'node:events'
+import { spawnSync } from 'node:child_process'
+import { findTool, skipWithout } from '../helpers/peers.js'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
@@ -133,7 +135,17 @@ describe('serve: the HTTP API', { timeout: 90_000 }, () => {
     assert.equal(value(/feedmatch_feed_detections_total\{feed="kl_malicious_hash",category="kl_malicious_hash"\}/), hashFeed?.detections)
     assert.equal(value(/feedmatch_feeds_generation/), 1)
     // Every sample line is NAME{LABELS} VALUE with a number, after its HELP and TYPE lines.
-    for (const line of text.trimEnd().split('\n')) assert.match(line, /^(# (HELP|TYPE) feedmatch_\w+ .+|feedmatch_\w+(\{[^}]*\})? -?[0-9.e+]+)$/, line)
+    for (const line of text.trimEnd().split('\n').filter((l) => l !== '')) assert.match(line, /^(# (HELP|TYPE) feedmatch_\w+ .+|feedmatch_\w+(\{[^}]*\})? (-?[0-9.e+]+|\+Inf))$/, line)
+    // Latency is a histogram in seconds, counted per batch.
+    assert.match(text, /^# TYPE feedmatch_batch_latency_seconds histogram$/m)
+    assert.ok(value(/feedmatch_batch_latency_seconds_count/) >= 1)
+    assert.equal(text.match(/^# TYPE feedmatch_\w*dropped_bytes\w* /gm)?.length, 1, 'one family of dropped output bytes')
+  })
+
+  it('/metrics passes promtool check metrics (Debian prometheus)', { skip: skipWithout('promtool', 'prometheus') }, async () => {
+    const text = await (await fetch(`${base}/metrics`)).text()
+    const r = spawnSync(findTool('promtool')!, ['check', 'metrics'], { input: text, encoding: 'utf8' })
+    assert.equal(r.status, 0, `promtool: ${r.stdout}${r.stderr}`)
   })
 
   it('looks up in the feeds reloaded by SIGHUP', async () => {
