@@ -91,8 +91,10 @@ export function tcpUrl (host: string, port: number): string {
  * check the whole chain, as the vendor guides do.
  */
 export function verifySteps (o: ConnectorOptions, through: string, lookFor: string): string {
-  return `1. feedmatch alone: \`feedmatch verify --target ${o.serviceHost}:${o.servicePort}\` sends the verification events
-   (one known indicator per demo feed) and checks that each detection comes back (exit 0).
+  return `1. feedmatch alone: \`feedmatch verify -c feedmatch.yaml --target ${o.serviceHost}:${o.servicePort}\` sends the verification
+   events (one known indicator per demo feed) and checks that each detection comes back (exit 0).
+   With the config it expects only what this config's rules can extract (the report lists the
+   others as skipped, such as IPv6 \`dst=\` values for IPv4-only rules).
 2. The whole chain: send the lines of \`fixtures/verification/events.txt\` (in the feedmatch package,
    \`$(npm root -g)/feedmatch/fixtures/verification/\`) as events ${through}, then ${lookFor}.
    With your own feeds, \`feedmatch lookup\` shows what each indicator matches.

@@ -14,6 +14,8 @@ export interface Outcome {
   expected: ExpectedDetection
   found: boolean
   line?: number
+  /** Not expected after all: why (the service's rules cannot extract it from its event). */
+  skipped?: string
 }
 
 /** A returned detection that no expected entry asked for. */
@@ -44,7 +46,8 @@ function sameFeed (e: ExpectedDetection, d: ReturnedDetection): boolean {
 }
 
 /** Pairs expected detections with returned ones. */
-export function compare (target: Target, events: readonly VerifyEvent[], expected: readonly ExpectedDetection[], ex: Exchange, timeoutMs: number): VerifyReport {
+export function compare (target: Target, events: readonly VerifyEvent[], expected: readonly ExpectedDetection[], ex: Exchange, timeoutMs: number,
+  skip: (e: ExpectedDetection) => string | undefined = () => undefined): VerifyReport {
   // Without finished events every detection looks like an answer to the first event: no lines then.
   const lineOf = (d: ReturnedDetection): number | undefined => ex.finished > 0 ? events[d.event]?.line : undefined
   const byMatched = new Map<string, ReturnedDetection[]>()
@@ -56,19 +59,22 @@ export function compare (target: Target, events: readonly VerifyEvent[], expecte
   const outcomes = expected.map((e): Outcome => {
     const hits = (byMatched.get(e.matched.toLowerCase()) ?? []).filter((d) => sameFeed(e, d))
     for (const d of hits) used.add(d)
-    return hits.length > 0 ? { expected: e, found: true, line: lineOf(hits[0]) } : { expected: e, found: false }
+    if (hits.length > 0) return { expected: e, found: true, line: lineOf(hits[0]) }
+    const why = skip(e)
+    return why === undefined ? { expected: e, found: false } : { expected: e, found: false, skipped: why }
   })
   const others = ex.detections.filter((d) => !used.has(d))
     .map((d): OtherDetection => ({ feed: d.feed, category: d.category, matched: d.matched, line: lineOf(d) }))
   return { target: target.text, exchange: ex, timeoutMs, outcomes, others }
 }
 
-/** 0 when every expected detection came back, 1 when some did not. */
+/** 0 when every expected detection came back (or was skipped), 1 when some did not. */
 export function exitCode (r: VerifyReport): number {
-  return r.outcomes.every((o) => o.found) ? 0 : 1
+  return missing(r) === 0 ? 0 : 1
 }
 
-const missing = (r: VerifyReport): number => r.outcomes.filter((o) => !o.found).length
+const missing = (r: VerifyReport): number => r.outcomes.filter((o) => !o.found && o.skipped === undefined).length
+const skippedOf = (r: VerifyReport): Outcome[] => r.outcomes.filter((o) => o.skipped !== undefined)
 
 function feedLabel (e: { feed?: string, category?: string }): string {
   if (e.feed !== undefined && e.category !== undefined && e.feed !== e.category) return `${e.feed} (${e.category})`
@@ -92,6 +98,7 @@ function incomplete (r: VerifyReport): string | undefined {
 function silentFeeds (r: VerifyReport): string[] {
   const back = new Map<string, boolean>()
   for (const o of r.outcomes) {
+    if (o.skipped !== undefined) continue
     const name = feedLabel(o.expected)
     back.set(name, (back.get(name) ?? false) || o.found)
   }
@@ -101,9 +108,9 @@ function silentFeeds (r: VerifyReport): string[] {
 /** The report as a table, missing detections first, then a summary. */
 export function renderText (r: VerifyReport): string {
   const ex = r.exchange
-  const ordered = [...r.outcomes.filter((o) => !o.found), ...r.outcomes.filter((o) => o.found)]
+  const ordered = [...r.outcomes.filter((o) => !o.found && o.skipped === undefined), ...r.outcomes.filter((o) => o.found), ...skippedOf(r)]
   const rows = ordered.map((o) => [
-    o.found ? 'ok' : 'MISSING',
+    o.found ? 'ok' : o.skipped !== undefined ? 'skipped' : 'MISSING',
     feedLabel(o.expected),
     typeLabel(o.expected),
     o.expected.matched,
@@ -116,9 +123,12 @@ export function renderText (r: VerifyReport): string {
     '\n',
   ]
   const lost = missing(r)
+  const skipped = skippedOf(r)
+  const asked = r.outcomes.length - skipped.length
   out.push(lost === 0
-    ? `all ${r.outcomes.length} expected detections came back\n`
-    : `${lost} of ${r.outcomes.length} expected detections did not come back\n`)
+    ? `all ${asked} expected detections came back\n`
+    : `${lost} of ${asked} expected detections did not come back\n`)
+  if (skipped.length > 0) out.push(`${skipped.length} skipped: ${skipped[0]!.skipped ?? ''}\n`)
   const silent = silentFeeds(r)
   if (silent.length > 0) out.push(`nothing came back for ${silent.join(', ')}: are these feeds loaded in the service?\n`)
   if (r.others.length > 0) out.push(`${r.others.length} other detections came back (not in the expected list)\n`)
@@ -143,7 +153,8 @@ export function renderJson (r: VerifyReport): string {
     expected: r.outcomes.length,
     found: r.outcomes.length - missing(r),
     missing: missing(r),
-    results: r.outcomes.map((o) => ({ ...o.expected, found: o.found, ...(o.line === undefined ? {} : { line: o.line }) })),
+    skipped: skippedOf(r).length,
+    results: r.outcomes.map((o) => ({ ...o.expected, found: o.found, ...(o.line === undefined ? {} : { line: o.line }), ...(o.skipped === undefined ? {} : { skipped: o.skipped }) })),
     others: r.others,
   }, null, 2) + '\n'
 }

@@ -200,3 +200,22 @@ test('verify: usage errors exit 2 before any connection', async () => {
   assert.equal(bad.code, 2)
   assert.match(bad.stderr, /FM_ERR_VERIFY_FILE: --expected .*bad\.json: entry 1: expected "matched"/)
 })
+
+test('verify -c with the FortiSIEM connector\'s config: exit 0; what its IPv4-only rules cannot extract (IPv6 dst=) is skipped, and said', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'fm-verify-fsm-'))
+  const gen = await cli(['connector', 'fortisiem', '-o', dir])
+  assert.equal(gen.code, 0, gen.stderr)
+  const config = join(dir, 'feedmatch.yaml')
+  await withServe(['-c', config, '--listen', 'tcp://127.0.0.1:0'], async (port) => {
+    const r = await cli(['verify', '-c', config, '--target', `127.0.0.1:${port}`, '--format', 'json'])
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    const report = JSON.parse(r.stdout) as JsonReport & { skipped: number, results: Array<Result & { skipped?: string }> }
+    assert.equal(report.missing, 0)
+    const skipped = report.results.filter((x) => x.skipped !== undefined).map((x) => x.matched)
+    assert.ok(skipped.length > 0 && skipped.every((m) => m.includes(':')), `skipped are the IPv6 ones: ${skipped.join(' ')}`)
+    assert.equal(report.skipped, skipped.length)
+    const text = await cli(['verify', '-c', config, '--target', `127.0.0.1:${port}`])
+    assert.equal(text.code, 0)
+    assert.match(text.stdout, new RegExp(`${skipped.length} skipped: the rules of source "default" .* cannot extract it`))
+  })
+})

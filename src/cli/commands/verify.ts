@@ -5,9 +5,14 @@ import { tryParseDuration } from '../../config/duration.js'
 import { exchange, parseTarget, ping, type Target } from '../../verify/client.js'
 import { DEFAULT_EVENTS, DEFAULT_EXPECTED, readEvents, readExpected } from '../../verify/inputs.js'
 import { compare, exitCode, renderJson, renderText } from '../../verify/report.js'
+import { matchLocally, unextractable } from '../../verify/extractable.js'
+import type { ExpectedDetection } from '../../verify/inputs.js'
+import { openFeeds } from '../open-feeds.js'
+import { setLogLevel } from '../../log.js'
 
 interface VerifyOptions {
   config?: string
+  feeds?: string[]
   target?: string
   events?: string
   expected?: string
@@ -54,13 +59,22 @@ async function verify (opts: VerifyOptions): Promise<number> {
 
   // A separate probe first, so that "nothing listens" and "not a feedmatch input" get their own
   // clear message instead of surfacing as a timeout halfway through the events.
+  // What the service's rules can produce at all, matched here with the same config and feeds
+  // (their warnings only: info logs would drown the report).
+  if (process.env.FEEDMATCH_LOG_LEVEL === undefined) setLogLevel('warn')
+  const { config, index } = await openFeeds({ config: opts.config, feeds: opts.feeds })
+  const local = matchLocally(config, index, events, isLoopback(target.host) ? '127.0.0.1' : '')
+  const skip = (e: ExpectedDetection): string | undefined => unextractable(e, local, events)
+    ? `the rules of source "${local.source}" (preset ${local.preset}) cannot extract it from its event, so the service cannot detect it`
+    : undefined
+
   await ping(target, timeoutMs)
   const ex = await exchange(target, events, timeoutMs)
   if (ex.replies === 0 && ex.ended !== 'complete') {
     const what = ex.ended === 'timeout' ? `sent nothing back for ${timeoutMs} ms` : 'closed the connection without sending anything back'
     throw new FeedmatchError('FM_ERR_VERIFY_REPLY', `${target.text} answered PONG, took ${ex.sent} events in reply-back mode, then ${what}`)
   }
-  const report = compare(target, events, expected, ex, timeoutMs)
+  const report = compare(target, events, expected, ex, timeoutMs, skip)
   process.stdout.write(opts.format === 'json' ? renderJson(report) : renderText(report))
   return exitCode(report)
 }
@@ -85,4 +99,8 @@ async function resolveTarget (opts: VerifyOptions): Promise<Target> {
     throw new FeedmatchError('FM_ERR_USAGE', `--target: expected HOST:PORT, [IPv6]:PORT or tcp://HOST:PORT; found "${text ?? ''}"`)
   }
   return target
+}
+
+function isLoopback (host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.')
 }
