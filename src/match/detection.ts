@@ -28,6 +28,8 @@ export interface Detection {
    * detection renders the detected raw value, the others their first value; absent renders `-`.
    */
   rules: Record<string, string>
+  /** Obfuscation techniques the value used as written, undone by normalization (%Obfuscation%); empty for none. */
+  obfuscation: string[]
   /** `scan` only: file and 1-based line. */
   file?: string
   line?: number

@@ -8,6 +8,7 @@ import { getField } from '../feeds/fields.js'
 import { isAllowlisted, lookupHost, lookupValue } from './query.js'
 import { normalizeUrl } from './normalize/url.js'
 import { normalizeDomain } from './normalize/host.js'
+import { obfuscationOf } from './normalize/obfuscation.js'
 import type { Detection } from './detection.js'
 
 /** Counters of one matcher (one worker); summed on the main thread into the service statistics. */
@@ -31,11 +32,13 @@ export interface MatchCounters {
   perFeed: number[]
   /** Detections per rule name. */
   perRule: Record<string, number>
+  /** Detections whose value used each obfuscation technique (match/normalize/obfuscation.ts). */
+  perObfuscation: Record<string, number>
 }
 
 /** A fresh set of zeroed counters. */
 export function newMatchCounters (): MatchCounters {
-  return { events: 0, bytes: 0, detections: 0, eventsWithDetections: 0, ignored: 0, binary: 0, invalidUtf8: 0, cut: 0, allowlisted: 0, perFeed: [], perRule: {} }
+  return { events: 0, bytes: 0, detections: 0, eventsWithDetections: 0, ignored: 0, binary: 0, invalidUtf8: 0, cut: 0, allowlisted: 0, perFeed: [], perRule: {}, perObfuscation: {} }
 }
 
 /** Options of an EventMatcher. */
@@ -66,7 +69,7 @@ function ruleKinds (extractor: Extractor): Uint16Array {
 /** Up to this many detections in an event, duplicates are found by a linear scan, then by a Set. */
 const LINEAR_DEDUPE = 16
 
-interface Pending { rec: number, matched: string, type: MatchType, value: string, rule: number }
+interface Pending { rec: number, matched: string, type: MatchType, value: string, rule: number, cand: number, kind: number }
 
 /**
  * True when buf[start, end) holds no NUL and is valid UTF-8, as `matchEvent(..., checked)` wants,
@@ -159,7 +162,7 @@ export class EventMatcher {
         // detection for `http://[2001:db8::1]/x` and `2001:db8::1` in one event, no brackets.
         const v = this.hostIp !== null && hits.types[h] === 'ip' ? this.hostIp : value
         if (this.duplicate(rec, v)) continue // one detection per (event, record, normalized value)
-        pending.push({ rec, matched: hits.matched[h], type: hits.types[h], value: v, rule: ruleIdx })
+        pending.push({ rec, matched: hits.matched[h], type: hits.types[h], value: v, rule: ruleIdx, cand: i, kind })
       }
     }
     if (pending.length === 0) return 0
@@ -194,8 +197,11 @@ export class EventMatcher {
         context,
         actionable: actionableFields(feed, context),
         sourceIp,
-        rules: { ...ruleValues, [ruleName]: p.value }
+        rules: { ...ruleValues, [ruleName]: p.value },
+        // What normalization undid in the value as written (URLs and hosts only).
+        obfuscation: p.kind === K_URL || p.kind === K_DOMAIN ? obfuscationOf(extractor.value(this.cands, p.cand)) : []
       }
+      for (const o of d.obfuscation) c.perObfuscation[o] = (c.perObfuscation[o] ?? 0) + 1
       c.detections++
       c.perFeed[feed.id] = (c.perFeed[feed.id] ?? 0) + 1
       c.perRule[ruleName] = (c.perRule[ruleName] ?? 0) + 1

@@ -163,6 +163,7 @@ const ecsRender: ProgrammaticRender = {
     if (src !== undefined && isIP(src) !== 0) doc.source = { ip: src }
     if (dst !== undefined && isIP(dst) !== 0) doc.destination = { ip: dst }
     if (d.actionable.length > 0) doc.labels = Object.fromEntries(d.actionable)
+    if (d.obfuscation.length > 0) doc.tags = d.obfuscation.map((o) => `obfuscation:${o}`)
     const log: Record<string, unknown> = {}
     if (isIP(d.sourceIp) !== 0) log.source = { address: d.sourceIp }
     if (d.file !== undefined) log.file = { path: d.file }
@@ -170,6 +171,7 @@ const ecsRender: ProgrammaticRender = {
     doc.feedmatch = {
       feed: d.feed, category: d.category, type: d.type, matched: d.matched, value: d.value, rule: d.rule,
       rules: d.rules, context: d.context, file: d.file, line: d.line,
+      ...(d.obfuscation.length > 0 ? { obfuscation: d.obfuscation } : {}),
     }
     return jsonLine(doc)
   },

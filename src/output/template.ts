@@ -305,6 +305,8 @@ export function compileDetectionTemplate (src: NamedText, opts: TemplateOptions)
     ['Type', { value: (d) => d.type }],
     ['Value', { value: (d) => d.value }],
     ['Rule', { value: (d) => d.rule }],
+    // Comma-separated (`ip-hex,userinfo`); `-` when the value was written plainly.
+    ['Obfuscation', { value: (d) => d.obfuscation.length > 0 ? d.obfuscation.join(',') : undefined }],
   ])
   const rule = (n: string): Binding<Detection> => HASH_RULES.includes(n)
     ? { value: (d) => hashValue(d, n) }

@@ -50,6 +50,8 @@ export async function prometheusText (s: ServiceSnapshot, generation: number, la
   counter('batches_total', 'Batches matched by the worker pool.', [[{}, s.batches]])
   counter('dropped_total', 'Events dropped, cut or set apart, by reason.', entries(s.dropped).map(([reason, n]) => [{ reason }, n]), ['reason'])
   counter('rule_detections_total', 'Detections by extraction rule.', entries(s.perRule).map(([rule, n]) => [{ rule }, n]), ['rule'])
+  counter('obfuscated_detections_total', 'Detections whose value used an obfuscation technique, by technique.',
+    entries(s.perObfuscation).map(([technique, n]) => [{ technique }, n]), ['technique'])
   gauge('feed_records', 'Records of each feed in service.', s.feeds.map((f) => [{ feed: f.name, category: f.category, role: f.role }, f.records]), ['feed', 'category', 'role'])
   counter('feed_detections_total', 'Detections by feed.', s.feeds.map((f) => [{ feed: f.name, category: f.category }, f.detections]), ['feed', 'category'])
   gauge('feed_last_detection_timestamp_seconds', 'When each feed last detected something (feeds that never did are left out).',

@@ -77,6 +77,8 @@ export type StatsSnapshot = {
   latencyP99Ms: number
   dropped: Record<string, number>
   perRule: Record<string, number>
+  /** Detections by obfuscation technique of their value. */
+  perObfuscation: Record<string, number>
   feeds: FeedStats[]
 }
 
@@ -107,6 +109,7 @@ export class ServiceStats {
   batches = 0
   readonly dropped: Record<string, number> = {}
   readonly perRule: Record<string, number> = {}
+  readonly perObfuscation: Record<string, number> = {}
   private readonly feeds = new Map<string, FeedStats>()
   readonly latency = new LatencyHistogram()
 
@@ -140,6 +143,7 @@ export class ServiceStats {
       if (s !== undefined) { s.detections += n; s.lastDetection = now }
     })
     for (const [rule, n] of Object.entries(c.perRule)) this.perRule[rule] = (this.perRule[rule] ?? 0) + n
+    for (const [o, n] of Object.entries(c.perObfuscation)) this.perObfuscation[o] = (this.perObfuscation[o] ?? 0) + n
   }
 
   /** Counts `n` items dropped (or cut) for `reason`. */
@@ -161,6 +165,7 @@ export class ServiceStats {
       latencyP99Ms: this.latency.quantile(0.99),
       dropped: { ...this.dropped },
       perRule: { ...this.perRule },
+      perObfuscation: { ...this.perObfuscation },
       feeds: [...this.feeds.values()].map((f) => ({ ...f }))
     }
   }

@@ -18,6 +18,7 @@ export function sampleDetection (over: Partial<Detection> = {}): Detection {
     actionable: [['cs3', '90']],
     sourceIp: '10.0.0.7',
     rules: { RE_HASH: '44D88612FEA8A8F36DE82E1278ABB02F', SRC_IP: '10.1.1.1' },
+    obfuscation: [],
     ...over
   }
 }

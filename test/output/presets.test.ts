@@ -22,6 +22,7 @@ const phishing: Detection = {
   actionable: [],
   sourceIp: '192.168.0.10',
   rules: { RE_URL: DOMAIN, SRC_IP: '192.168.0.0' },
+  obfuscation: [],
 }
 
 // A CEF event from FortiSIEM whose hash matched, with the guide's actionable field.

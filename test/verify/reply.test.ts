@@ -15,6 +15,7 @@ const CATEGORY = 'Cat=égorie \\ | -'
 const MATCHED = 'evil.example/login?user=a b\\c|d "e"'
 
 const detection: Detection = {
+  obfuscation: [],
   time: T,
   feed: FEED,
   category: CATEGORY,
