@@ -32,7 +32,8 @@ function detections (hostile) {
       context: { MD5: md5, first_seen: '10.07.2015 23:53', last_seen: '04.10.2019 06:25', popularity: 5, threat: note, file_size: 123456 },
       actionable: [['cs3', String(i % 100)]],
       sourceIp: '10.0.0.7',
-      rules: { RE_HASH: md5, SRC_IP: '10.1.1.1', RE_IP: '10.2.2.2', DeviceIp: '10.3.3.3', Device: 'FortiGate', Product: 'FortiOS', UserName: hostile ? 'DOMAIN\\alice=admin' : 'alice', Id: String(i) }
+      rules: { RE_HASH: md5, SRC_IP: '10.1.1.1', RE_IP: '10.2.2.2', DeviceIp: '10.3.3.3', Device: 'FortiGate', Product: 'FortiOS', UserName: hostile ? 'DOMAIN\\alice=admin' : 'alice', Id: String(i) },
+      obfuscation: []
     })
   }
   return out

@@ -27,14 +27,15 @@ function hasGnuTime () {
  * feed parsing out of setupMs.
  * `corpus` is a file or a folder (scan walks it), or `-` with `stdinFrom`, a command line whose
  * output is piped into the scan (`['zcat', ...parts]`: `zcat parts | feedmatch scan -`); the pipe
- * opens at spawn, so the producer waits on it while the feeds load. `quick` changes nothing here:
+ * opens at spawn, so the producer waits on it while the feeds load. `config`: a config file (its
+ * sources' rules; feeds come from `feeds`). `quick` changes nothing here:
  * the caller picks a smaller corpus.
  */
-export async function runScanBench ({ quick = false, corpus, feeds, snapshot, workers = cpus().length, stdinFrom } = {}) {
+export async function runScanBench ({ quick = false, corpus, feeds, snapshot, workers = cpus().length, stdinFrom, config } = {}) {
   if (stdinFrom !== undefined) corpus ??= '-'
   if (corpus === undefined || (feeds === undefined && snapshot === undefined)) throw new Error('runScanBench: give corpus and feeds (or snapshot)')
   const feedArgs = snapshot !== undefined ? ['--snapshot', snapshot] : [feeds].flat().flatMap((f) => ['--feeds', f])
-  const args = [CLI, 'scan', ...feedArgs,
+  const args = [CLI, 'scan', ...(config === undefined ? [] : ['-c', config]), ...feedArgs,
     '--workers', String(workers), '--no-progress', '--summary-json', '-o', '/dev/null', corpus]
   const producer = stdinFrom === undefined ? null : spawn(stdinFrom[0], stdinFrom.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
   let producerErr = ''

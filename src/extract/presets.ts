@@ -11,7 +11,7 @@
  *   with any of `)]},;.`: a run of those at the end is left out (`(see http://x.io/a).` gives
  *   `http://x.io/a`), so a path that really ends in `)` loses it. The value keeps the scheme.
  *   Defanged forms (`hxxp://`, `[.]`) are not matched: they come from reports, not from live
- *   traffic; a source that needs them adds a normalize `replace` rule (`hxxp` -> `http`).
+ *   traffic; a source that needs them says `refang: true` (match/normalize/refang.ts).
  * - RE_IP, IPv4: four dotted decimal octets 0-255 without leading zeros (`010` is octal to some
  *   parsers and decimal to others, so it is refused, as in match/normalize/ip.ts), starting at a
  *   word start and ending at a word end, whose dotted run (word groups joined by single dots) has

@@ -96,7 +96,7 @@ test('none preset has no rules; first gives one span, all gives every match', ()
   assert.deepEqual(extract(x, 'nothing here'), [])
 })
 
-test('custom rules: same name replaces the preset rule in place; lookup rules switch to RE2, CONTEXT ones do not', () => {
+test('custom rules: same name replaces the preset rule in place (then RE2 takes all); added lookup rules run beside the scanner', () => {
   const ctx = compileExtractor(source('generic', [{ name: 'Host', type: 'CONTEXT', extract: 'first', pattern: 'host=(\\w+)' }]))
   assert.equal(ctx.engine, 'scanner')
   assert.deepEqual(ctx.rules.map((r) => r.name), [...GENERIC.map((r) => r.name), 'Host'])
@@ -108,7 +108,7 @@ test('custom rules: same name replaces the preset rule in place; lookup rules sw
   assert.deepEqual(extract(url, 'url=evil.example/x http://other.example/'), ['RE_URL=evil.example/x'])
 
   const dom = compileExtractor(source('generic', [{ name: 'DOMAIN', type: 'DOMAIN', extract: 'all', pattern: 'query: (\\S+)' }]))
-  assert.equal(dom.engine, 're2')
+  assert.equal(dom.engine, 'scanner')
   assert.deepEqual(extract(dom, 'query: evil.example IN A 10.0.0.1'), ['RE_IP=10.0.0.1', 'DOMAIN=evil.example'])
 })
 

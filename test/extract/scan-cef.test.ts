@@ -70,7 +70,9 @@ test('cef pass: hash chunks, first dst= and src=, the URL rule only with ://', (
     assert.deepEqual(spans(x, buf, 12, buf.length), ['SRC_IP 16-23 "5.6.7.8"'], x.engine)
   }
   // A custom lookup rule or a normalize rule takes the source off the pass.
-  assert.equal(compileExtractor({ ...spec, rules: [{ name: 'D', type: 'DOMAIN', extract: 'all', pattern: 'dhost=(\\S+)' }] }).engine, 're2')
+  // An added lookup rule runs on RE2 beside the pass (extractor.ts); only a replaced preset rule or a normalize step leaves it.
+  assert.equal(compileExtractor({ ...spec, rules: [{ name: 'D', type: 'DOMAIN', extract: 'all', pattern: 'dhost=(\\S+)' }] }).engine, 'scanner')
+  assert.equal(compileExtractor({ ...spec, rules: [{ name: 'RE_IP', type: 'IP', extract: 'first', pattern: 'dst=(\\S+)' }] }).engine, 're2')
   assert.equal(compileExtractor({ ...spec, normalize: [{ replace: 'a', with: 'b' }] }).engine, 're2')
   assert.equal(compileExtractor({ ...spec, rules: [{ name: 'Act', type: 'CONTEXT', extract: 'first', pattern: 'act=(\\S+)' }] }).engine, 'scanner')
 })
