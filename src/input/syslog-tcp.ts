@@ -286,11 +286,14 @@ export class TcpListener extends EventEmitter {
     const st: ConnState = { framer, onEvent, lastData: Date.now(), ended: false, drained: false, silent: true, counted: true }
     this.conns.set(conn, st)
     if (this.opts.firstByteTimeout > 0) {
-      st.firstByte = setTimeout(() => {
+      const check = (): void => {
         if (!st.silent) return
+        // While the listener is paused (start-up, backpressure) bytes may be waiting unread.
+        if (this.paused) { st.firstByte = setTimeout(check, this.opts.firstByteTimeout); return }
         this.counters.silentClosed++
         socket.destroy()
-      }, this.opts.firstByteTimeout)
+      }
+      st.firstByte = setTimeout(check, this.opts.firstByteTimeout)
     }
     socket.on('data', (chunk: Buffer) => {
       if (st.silent) { st.silent = false; clearTimeout(st.firstByte) }

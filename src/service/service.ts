@@ -45,7 +45,8 @@ export class Service {
   private readonly feeds: FeedManager
   private emitter!: Emitter
   private pool!: MatchPool
-  private dispatcher!: Dispatcher
+  /** Set once the pool is up; the listeners bind before (held paused), so it may still be unset. */
+  private dispatcher?: Dispatcher
   private renderer!: Renderer
   private workerCfg!: WorkerConfig
   private selector!: SourceSelector
@@ -64,6 +65,9 @@ export class Service {
   /** Loads feeds, starts the pool, the emitter and the listeners, then sends `started`. */
   async start (): Promise<void> {
     this.compile(this.config, 1)
+    // Bind first: a port that is taken fails the start in a second, not after the feed build.
+    // TCP listeners stay paused (connections wait in the kernel) until the pipeline is up.
+    await this.listen()
     const out = this.config.output
     this.emitter = new Emitter({
       target: out.target,
@@ -111,7 +115,7 @@ export class Service {
     this.dispatcher.on('pause', () => { for (const l of this.tcp) l.pause() })
     this.dispatcher.on('resume', () => { for (const l of this.tcp) l.resume() })
 
-    await this.listen()
+    for (const l of this.tcp) l.resume()
     await this.startApi()
     if (this.config.feeds.watch) this.feeds.watch()
     // statsInterval 0 means no statistics lines (setInterval would take it as 1 ms: a busy loop);
@@ -196,7 +200,8 @@ export class Service {
     for (const l of input.listen) {
       if (l.protocol === 'udp') {
         const udp = new UdpListener({ host: l.host, port: l.port, maxEventSize: input.maxEventSize, recvBufferSize: input.udpReceiveBuffer }, (buf, s, e, ip) =>
-          this.dispatcher.push(buf, s, e, this.selector.peer(ip), undefined, true))
+          // UDP cannot wait: a datagram before the pipeline is up is dropped and counted.
+          this.dispatcher?.push(buf, s, e, this.selector.peer(ip), undefined, true) ?? false)
         this.addresses.push({ protocol: 'udp', host: l.host, port: await udp.listen() })
         // Linux grants at most net.core.rmem_max (and reports twice what it grants).
         if (udp.recvBufferSize > 0 && udp.recvBufferSize < input.udpReceiveBuffer) {
@@ -217,10 +222,12 @@ export class Service {
         firstByteTimeout: input.firstByteTimeout,
         delimiterFlush: DELIMITER_FLUSH_MS
       }, (buf, s, e, conn: Connection) => {
-        this.dispatcher.push(buf, s, e, this.selector.peer(conn.ip), conn.replyBack ? conn : undefined)
+        this.dispatcher?.push(buf, s, e, this.selector.peer(conn.ip), conn.replyBack ? conn : undefined)
       })
+      // Held until the pipeline is up (start() resumes it): accepted connections wait unread.
+      tcp.pause()
       tcp.on('error', (err: Error) => log.error({ err: err.message }, 'listener error'))
-      tcp.on('ended', (conn: Connection) => this.dispatcher.endReply(conn))
+      tcp.on('ended', (conn: Connection) => this.dispatcher?.endReply(conn))
       this.addresses.push({ protocol: l.protocol, host: l.host, port: await tcp.listen() })
       this.tcp.push(tcp)
     }

@@ -13,7 +13,7 @@ import { findTool, skipWithout } from '../helpers/peers.js'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
-  DEMO_FEEDS, EICAR_MD5, ServiceProcess, event, sendTcp, startWithConfig, tempDir, writeConfig, type ConfiguredService
+  DEMO_FEEDS, EICAR_MD5, ServiceProcess, event, sendTcp, startWithConfig, tempDir, waitFor, writeConfig, type ConfiguredService
 } from '../helpers/net.js'
 
 interface Entry { indicator: string, type: string | null, value: string | null, matches: Array<{ feed: string, category: string, matched: string, context: Record<string, unknown> }> }
@@ -168,17 +168,30 @@ describe('serve: a listener whose port is taken', { timeout: 60_000 }, () => {
   })
   after(() => { holder.close() })
 
-  async function expectListenError (args: string[], what: string): Promise<void> {
+  async function expectListenError (args: string[], what: string, beforeFeeds = false): Promise<void> {
     const svc = await ServiceProcess.start(args, { noWait: true })
     const exit = await svc.exited
     assert.equal(exit.code, 2, svc.describe())
     const text = svc.stderrText.join('\n')
     assert.match(text, /FM_ERR_LISTEN/, text)
+    if (beforeFeeds) assert.equal(svc.logged('feeds loaded').length, 0, 'the port was tried before the feeds were built')
     assert.ok(text.includes(`${what}:${port}: cannot listen: the port is in use by another process`), text)
   }
 
-  it('--listen: exit 2 with FM_ERR_LISTEN', async () => {
-    await expectListenError(['--feeds', DEMO_FEEDS, '--listen', `tcp://127.0.0.1:${port}`, '--output', 'stdout', '--workers', '1'], 'tcp://127.0.0.1')
+  it('--listen: exit 2 with FM_ERR_LISTEN, before the feeds are built (a taken port fails at once)', async () => {
+    await expectListenError(['--feeds', DEMO_FEEDS, '--listen', `tcp://127.0.0.1:${port}`, '--output', 'stdout', '--workers', '1'], 'tcp://127.0.0.1', true)
+  })
+
+  it('the listeners bind before the feed build and take events once the pipeline is up', async () => {
+    const svc = await ServiceProcess.start(['--feeds', DEMO_FEEDS, '--listen', 'tcp://127.0.0.1:0', '--output', 'stdout', '--workers', '1'])
+    try {
+      const order = svc.logs.map((l) => l.msg).filter((m) => m === 'feeds loaded' || m === 'feedmatch is serving')
+      assert.deepEqual(order, ['feeds loaded', 'feedmatch is serving'])
+      await sendTcp(svc.port(), [event(9, EICAR_MD5)])
+      await waitFor(() => svc.stdout.lines.some((l) => l.includes('src=10.0.0.9')), 'the detection on stdout')
+    } finally {
+      svc.kill()
+    }
   })
 
   it('api.listen: exit 2 with FM_ERR_LISTEN', async () => {
