@@ -6,6 +6,7 @@
  */
 import type { IndicatorKind } from '../feeds/record.js'
 import type { FeedRole } from '../index/types.js'
+import type { RuleType } from '../extract/types.js'
 
 /** A socket address parsed from `tcp://HOST:PORT` and the like (IPv6 host without brackets). */
 export interface Endpoint {
@@ -40,7 +41,7 @@ export interface InputTlsConfig {
 }
 
 /** The type of an extraction rule's value (CyberTrace's names). */
-export type RuleType = 'HASH' | 'MD5' | 'SHA1' | 'SHA256' | 'IP' | 'URL' | 'DOMAIN' | 'CONTEXT'
+export type { RuleType }
 
 export const RULE_TYPES: readonly RuleType[] = ['HASH', 'MD5', 'SHA1', 'SHA256', 'IP', 'URL', 'DOMAIN', 'CONTEXT']
 

@@ -3,10 +3,12 @@ import { extname, join } from 'node:path'
 import { FeedmatchError } from '../errors.js'
 import { looksLikeIndicator } from './fields.js'
 
-/** The feed formats feedmatch reads (the `format:` of a feed in the configuration). */
-export type FeedFormat = 'kaspersky' | 'json' | 'xml' | 'csv' | 'stix2' | 'misp' | 'list'
+import { FEED_FORMATS, type FeedFormat } from '../config/types.js'
 
-const FORMATS = 'kaspersky, json, xml, csv, stix2, misp, list'
+/** The feed formats feedmatch reads: one type, defined with the configuration's schema. */
+export type { FeedFormat }
+
+const FORMATS = FEED_FORMATS.join(', ')
 
 /** How much of a file detection and sniffing look at. */
 export const HEAD_BYTES = 64 * 1024

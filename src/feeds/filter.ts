@@ -1,5 +1,5 @@
 import { FeedmatchError } from '../errors.js'
-import { tryParseDuration } from '../config/duration.js'
+import { parseDuration } from '../config/duration.js'
 import type { FeedRecord } from './record.js'
 
 /**
@@ -73,15 +73,6 @@ export function parseDate (value: unknown): number | undefined {
   return utc(+m[1], +m[2], +m[3], +(m[4] ?? 0), +(m[5] ?? 0), +(m[6] ?? 0), ms, offset)
 }
 
-/** Milliseconds of a duration: `90d`, `12h`, `30m`, `45s`, `1w` (as in the configuration). */
-export function parseDuration (s: string): number {
-  const ms = tryParseDuration(s)
-  if (ms === undefined || typeof s !== 'string') {
-    throw new FeedmatchError('FM_ERR_CONFIG', `invalid duration ${JSON.stringify(s)}: expected a number and a unit (s, m, h, d, w), e.g. 90d`)
-  }
-  return ms
-}
-
 /** Options of a feed's record policy (the feed's `filter`, `required` and `expiry`). */
 export interface RecordPolicyOptions {
   filter?: string
@@ -100,7 +91,7 @@ export function recordPolicy (opts: RecordPolicyOptions): (rec: FeedRecord) => D
   const required = (opts.required ?? []).map(fieldGetter)
   const expiryField = opts.expiry?.field === undefined ? undefined : fieldGetter(opts.expiry.field)
   const maxAgeOpt = opts.expiry?.maxAge
-  const maxAge = maxAgeOpt === undefined ? undefined : typeof maxAgeOpt === 'number' ? maxAgeOpt : parseDuration(maxAgeOpt)
+  const maxAge = maxAgeOpt === undefined ? undefined : typeof maxAgeOpt === 'number' ? maxAgeOpt : parseDuration(maxAgeOpt, 'expiry.maxAge')
   if (maxAge !== undefined && expiryField === undefined) {
     throw new FeedmatchError('FM_ERR_CONFIG', 'expiry.maxAge needs expiry.field: the record field holding its date, e.g. last_seen')
   }
@@ -358,7 +349,7 @@ class Parser {
       DATE_TOKEN.lastIndex = i
       const date = DATE_TOKEN.exec(s)
       if (date !== null) {
-        const offset = date[1] === undefined ? 0 : (date[1] === '-' ? -1 : 1) * parseDuration(date[2].replace(/\s+/g, ''))
+        const offset = date[1] === undefined ? 0 : (date[1] === '-' ? -1 : 1) * parseDuration(date[2].replace(/\s+/g, ''), 'filter date offset')
         out.push({ t: 'date', v: date[0], col, offset })
         i += date[0].length
         continue

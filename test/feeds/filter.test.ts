@@ -1,6 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { compileFilter, parseDate, parseDuration, recordPolicy } from '../../src/feeds/filter.js'
+import { compileFilter, parseDate, recordPolicy } from '../../src/feeds/filter.js'
+import { parseDuration } from '../../src/config/duration.js'
 import { FeedmatchError } from '../../src/errors.js'
 import type { FeedRecord } from '../../src/feeds/record.js'
 
