@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { Command, CommanderError } from 'commander'
+import { Command, Option, CommanderError } from 'commander'
 import { isFeedmatchError } from '../errors.js'
 import { log } from '../log.js'
 import { registerLookup } from './commands/lookup.js'
@@ -34,6 +34,8 @@ program
   .version(process.env.npm_package_version ?? '0.1.0')
   .option('-c, --config <file>', 'configuration file (YAML or JSON)')
   .option('--feeds <path>', 'add a feed file or a folder of feeds (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
+  // Read by log.ts before commander runs (the logger exists first); declared here for --help and validation.
+  .addOption(new Option('--log-format <format>', 'the log on stderr: json lines, or short pretty lines (default: pretty on a terminal, else json)').choices(['json', 'pretty']))
   .showHelpAfterError()
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) })

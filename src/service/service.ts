@@ -18,7 +18,7 @@ import { LatencyMetric, prometheusText } from './metrics.js'
 import { FeedIndex } from '../index/feed-index.js'
 import type { Config } from '../config/types.js'
 import { FeedmatchError } from '../errors.js'
-import { log } from '../log.js'
+import { log, logFormat } from '../log.js'
 
 /** Batch geometry: big enough to amortize a thread hop, small enough for low latency. */
 const BATCH_BYTES = 256 * 1024
@@ -321,7 +321,15 @@ export class Service {
   }
 
   private logStats (msg: string): void {
-    log.info({ ...this.snapshot(), outputBuffered: this.emitter?.buffered }, msg)
+    const snap = this.snapshot()
+    if (logFormat === 'pretty') {
+      // A person at a terminal gets the figures that matter in one short line; JSON logs (and
+      // /stats) keep the whole snapshot.
+      const dropped = Object.values(snap.dropped).reduce((a, b) => a + b, 0)
+      log.info({ events: snap.events, detections: snap.detections, dropped, outputBuffered: this.emitter?.buffered, p99Ms: snap.latencyP99Ms }, msg)
+      return
+    }
+    log.info({ ...snap, outputBuffered: this.emitter?.buffered }, msg)
   }
 
   /** Statistics now, for tests and the API. */

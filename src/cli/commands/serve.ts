@@ -50,8 +50,7 @@ async function serve (opts: ServeOptions): Promise<number> {
     throw err
   }
   growHeapsLazily()
-  log.info({ listen: service.addresses }, 'feedmatch is serving')
-  return await new Promise<number>((resolve) => {
+  const done = new Promise<number>((resolve) => {
     const stop = (signal: string): void => {
       log.info({ signal }, 'stopping: draining events in flight')
       service.stop().then(() => resolve(0), (err: Error) => { log.error({ err: err.message }, 'stop failed'); resolve(2) })
@@ -66,4 +65,8 @@ async function serve (opts: ServeOptions): Promise<number> {
       })
     })
   })
+  // Only once the signals are handled: a supervisor (or a test) that stops the service as soon as
+  // it reads this line would otherwise kill it undrained.
+  log.info({ listen: service.addresses }, 'feedmatch is serving')
+  return await done
 }
