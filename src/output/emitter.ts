@@ -51,8 +51,6 @@ export class Emitter extends EventEmitter {
   readonly #o: Settings
   #box = new Outbox(null, this.#outboxHooks())
   #conn: Connection | null = null
-  // Batches already sent again after a drop: a later drop does not resend them (see #requeue).
-  readonly #resentOnce = new WeakSet<Buffer>()
   #udp: UdpSink | null = null
   #session: Session | null = null
   // The session of a link that reopen() is ending: what it holds still counts.
@@ -189,7 +187,7 @@ export class Emitter extends EventEmitter {
 
   #onUp (link: Link | null): void {
     if (link !== null) {
-      const s = new Session(link, this.#o.resendBytes, this.#resentOnce)
+      const s = new Session(link, this.#o.resendBytes, this.#box.resent)
       this.#session = s
       link.stream.on('drain', () => { if (this.#session === s) this.#pump() })
       // RELP: messages the SIEM answered with an error would be refused again: dropped, counted.
@@ -239,7 +237,7 @@ export class Emitter extends EventEmitter {
     for (const b of resent) {
       this.counters.bytesResent += b.length
       this.#requeuedWindow += b.length
-      this.#resentOnce.add(b)
+      this.#box.resent.add(b)
     }
     this.#box.head.unshiftAll(resent.concat(pending))
   }
@@ -265,7 +263,7 @@ export class Emitter extends EventEmitter {
     const head = this.#box.head
     while (head.length > 0 && !s.link.stream.writableNeedDrain) {
       if (!this.#overdue && head.bytes < this.#o.batchMaxBytes) break
-      const batch = this.#box.takeBatch(this.#o.batchMaxBytes, this.#resentOnce)
+      const batch = this.#box.takeBatch(this.#o.batchMaxBytes)
       this.#requeuedWindow = Math.max(0, this.#requeuedWindow - batch.length)
       s.write(batch, this.#confirmed)
     }
@@ -286,7 +284,7 @@ export class Emitter extends EventEmitter {
   readonly #confirmed = (buf: Buffer): void => {
     this.counters.bytesSent += buf.length
     // Always mode: journal records the link took are done. A resent window was done already.
-    if (this.#box.isJournaled(buf) && !this.#resentOnce.has(buf)) this.#box.spool!.commit(buf.length)
+    if (this.#box.isJournaled(buf) && !this.#box.resent.has(buf)) this.#box.spool!.commit(buf.length)
     this.#pump()
   }
 
@@ -360,7 +358,7 @@ export class Emitter extends EventEmitter {
         this.#requeue(s, this.#box.spool !== null)
       }
     }
-    for (const n of this.#box.keepLeftovers(this.#resentOnce)) this.#drop('close', n)
+    for (const n of this.#box.keepLeftovers()) this.#drop('close', n)
     this.#box.spool?.close()
   }
 

@@ -23,6 +23,8 @@ export class Outbox {
   readonly tail = new Fifo()
   readonly spool: Spool | null
   readonly #hooks: OutboxHooks
+  /** Batches already sent again after a drop: never joined with others, never resent again (emitter.ts). */
+  readonly resent = new WeakSet<Buffer>()
   // Buffers in memory that are also records of the journal (always mode), read and not done.
   readonly #journaled = new WeakSet<Buffer>()
 
@@ -122,14 +124,14 @@ export class Outbox {
 
   /**
    * Takes whole Buffers off the head, up to `max` bytes (at least one): one copy when several are
-   * joined, none otherwise. A Buffer in `alone` is never joined with others, so it keeps its identity.
+   * joined, none otherwise. A resent Buffer is never joined with others, so it keeps its identity.
    */
-  takeBatch (max: number, alone: WeakSet<Buffer>): Buffer {
+  takeBatch (max: number): Buffer {
     const head = this.head
     const first = head.shift()!
     // Journal records join only each other, so a batch is all journal or all memory.
     const journaled = this.#journaled.has(first)
-    const joins = (b: Buffer | undefined): boolean => b !== undefined && !alone.has(b) && this.#journaled.has(b) === journaled
+    const joins = (b: Buffer | undefined): boolean => b !== undefined && !this.resent.has(b) && this.#journaled.has(b) === journaled
     if (!joins(first) || !joins(head.peek()) || first.length + head.peek()!.length > max) return first
     const parts = [first]
     let total = first.length
@@ -148,8 +150,8 @@ export class Outbox {
    * bound if need be: that overshoot is bounded by the memory bound, a loss is not. Returns the
    * bytes it could not keep (all of them without a spool).
    */
-  keepLeftovers (resent: WeakSet<Buffer>): number[] {
-    if (this.spool?.journal === true) return this.#keepJournalLeftovers(this.spool, resent)
+  keepLeftovers (): number[] {
+    if (this.spool?.journal === true) return this.#keepJournalLeftovers(this.spool)
     const head = this.head.takeAll()
     const tail = this.tail.takeAll()
     const all = head.concat(tail)
@@ -174,10 +176,10 @@ export class Outbox {
   // Always mode: journal records in memory are on disk already (not done: replayed at the next
   // start). The resend window (sent, maybe lost with the link) goes in front, as in overflow mode;
   // what waited in memory alone goes after.
-  #keepJournalLeftovers (spool: Spool, resent: WeakSet<Buffer>): number[] {
+  #keepJournalLeftovers (spool: Spool): number[] {
     const head = this.head.takeAll().filter((b) => !this.#journaled.has(b))
-    const front = head.filter((b) => resent.has(b))
-    const back = head.filter((b) => !resent.has(b)).concat(this.tail.takeAll())
+    const front = head.filter((b) => this.resent.has(b))
+    const back = head.filter((b) => !this.resent.has(b)).concat(this.tail.takeAll())
     const lost: number[] = []
     try {
       spool.prepend(front)
