@@ -34,10 +34,12 @@ function parseSize (s) {
 const pad = (n, w = 2) => String(n).padStart(w, '0')
 
 const list = readFileSync(join(indicators, 'list.txt'), 'latin1').split('\n').filter((l) => l !== '')
-const known = new Set(list)
-// Each kind of indicator sits in one feed, and a feed holds one record per key (a duplicated entry
-// of a random set is merged by the index), so a listed value is one record.
-const records = (v) => known.has(v) ? 1 : 0
+// Each kind of indicator sits in one feed, and a value matches every record that lists it: a value
+// the random set drew twice (two records, each its own id) counts twice.
+const listed = new Map()
+for (const v of list) listed.set(v, (listed.get(v) ?? 0) + 1)
+const known = { has: (v) => listed.has(v) }
+const records = (v) => listed.get(v) ?? 0
 
 /** What kind of list entry this is (make-bench-data.mjs writes /24 networks as their address). */
 function kindOf (v) {

@@ -19,6 +19,9 @@ import {
 
 type KeyCounter = keyof FeedMeta['keys']
 
+/** How far link() walks a chain looking for the same record (see there). */
+const LINK_SCAN = 64
+
 const DIGEST_BY_WIDTH: Record<number, KeyedName> = { 16: 'md5', 20: 'sha1', 32: 'sha256' }
 
 /** Where an IndexBuilder stood (IndexBuilder.mark): what rollback() goes back to. */
@@ -68,7 +71,7 @@ export class IndexBuilder {
     this.records.length = REC_WORDS
   }
 
-  /** Same key added twice for one feed (the first is kept), over all feeds. */
+  /** Records given twice for one key in one feed with the same context (one is kept), over all feeds. */
   get duplicates (): number { return this.dup }
 
   /** Registers a feed; returns its id (0, 1, ...). */
@@ -296,8 +299,11 @@ export class IndexBuilder {
 
   /**
    * Appends a record (feedId, ctxRef) to the chain starting at head and returns the chain's head.
-   * A feed already on the chain keeps its first record: the duplicate is counted, not linked.
-   * Chains are as long as the number of feeds holding the key, so the walk is short.
+   * Every record of a key is kept, also several of one feed (one IP listed for two malware
+   * families: DESIGN.md section 3), except a record whose feed and context bytes equal one
+   * already on the chain: that is the same line given twice, counted as a duplicate, not linked.
+   * The walk stops after LINK_SCAN records, so a key listed thousands of times costs no more per
+   * add; past that the new record goes right after the head, unchecked.
    */
   private link (head: number, feedId: number, ctxRef: number): number {
     this.checkFeed(feedId)
@@ -307,8 +313,9 @@ export class IndexBuilder {
     this.lastWasDuplicate = false
     const recs = this.records.a
     let last = NONE
-    for (let r = head; r !== NONE; r = recs[r * REC_WORDS + REC_NEXT]) {
-      if (recs[r * REC_WORDS + REC_FEED] === feedId) {
+    let walked = 0
+    for (let r = head; r !== NONE && walked < LINK_SCAN; r = recs[r * REC_WORDS + REC_NEXT], walked++) {
+      if (recs[r * REC_WORDS + REC_FEED] === feedId && this.sameContext(recs[r * REC_WORDS + REC_CTX], ctxRef)) {
         this.dup++
         this.dupByFeed[feedId]++
         this.lastWasDuplicate = true
@@ -325,8 +332,27 @@ export class IndexBuilder {
     a[row + REC_NEXT] = NONE
     this.records.length += REC_WORDS
     if (last === NONE) return ref
+    if (walked === LINK_SCAN) {
+      // A long chain: insert after the head instead of walking to the end.
+      a[row + REC_NEXT] = a[head * REC_WORDS + REC_NEXT]
+      a[head * REC_WORDS + REC_NEXT] = ref
+      return head
+    }
     a[last * REC_WORDS + REC_NEXT] = ref
     return head
+  }
+
+  /** Whether two contexts of the arena hold the same bytes (one record's keys share one ref). */
+  private sameContext (x: number, y: number): boolean {
+    if (x === y) return true
+    const arr = this.arena.a
+    const len = arr[x] | (arr[x + 1] << 8) | (arr[x + 2] << 16) | (arr[x + 3] << 24)
+    const leny = arr[y] | (arr[y + 1] << 8) | (arr[y + 2] << 16) | (arr[y + 3] << 24)
+    if (len !== leny) return false
+    for (let i = CTX_LEN_BYTES, end = CTX_LEN_BYTES + len; i < end; i++) {
+      if (arr[x + i] !== arr[y + i]) return false
+    }
+    return true
   }
 
   private count (feedId: number, counter: KeyCounter): void {

@@ -22,25 +22,28 @@ export type StoredKey =
 const EXACT: Array<[KeyedName, 'hash' | 'ip']> = [['md5', 'hash'], ['sha1', 'hash'], ['sha256', 'hash'], ['ipv4', 'ip'], ['ipv6', 'ip']]
 
 /**
- * Calls visit(key, rec, ctx) for every key that feed `feedId` holds in the generation, with the
- * record the key points at for that feed (a generation holds at most one record per key and feed)
- * and that record's context reference (records of one feed record share theirs).
+ * Calls visit(key, rec, ctx) for every record that feed `feedId` holds in the generation, with
+ * its key and its context reference (the keys of one feed record share theirs). A key the feed
+ * lists in several records is visited once for each, in chain order.
  */
 export function forEachFeedKey (handle: GenerationHandle, feedId: number, visit: (key: StoredKey, rec: number, ctx: number) => void): void {
   const b = handle.buffers
   const g = handle.geometry
   const records = new Uint32Array(b.records)
-  const recordOf = (head: number): number => {
-    for (let r = head; r !== NONE; r = records[r * REC_WORDS + REC_NEXT]) if (records[r * REC_WORDS + REC_FEED] === feedId) return r
-    return NONE
+  /** Visits every record of the feed on the chain at head, the key made once, on the first. */
+  const eachRecord = (head: number, key: () => StoredKey): void => {
+    let k: StoredKey | undefined
+    for (let r = head; r !== NONE; r = records[r * REC_WORDS + REC_NEXT]) {
+      if (records[r * REC_WORDS + REC_FEED] === feedId) visit(k ??= key(), r, records[r * REC_WORDS + REC_CTX])
+    }
   }
-  const ctxOf = (rec: number): number => records[rec * REC_WORDS + REC_CTX]
   const keyed = (t: KeyTable, kind: 'hash' | 'ip'): void => {
     for (let e = 0; e < t.heads.length; e++) {
-      const rec = recordOf(t.heads[e])
-      if (rec === NONE) continue
-      const bytes = wordsToBytes(t.keys, e * t.words, t.words)
-      visit(kind === 'hash' ? { t: 'hash', bytes } : { t: 'ip', bytes, prefix: t.prefix }, rec, ctxOf(rec))
+      if (t.heads[e] === NONE) continue
+      eachRecord(t.heads[e], () => {
+        const bytes = wordsToBytes(t.keys, e * t.words, t.words)
+        return kind === 'hash' ? { t: 'hash', bytes } : { t: 'ip', bytes, prefix: t.prefix }
+      })
     }
   }
   for (const [name, kind] of EXACT) {
@@ -62,8 +65,7 @@ export function forEachFeedKey (handle: GenerationHandle, feedId: number, visit:
   }
   for (let node = 1; node <= nodes; node++) {
     for (const [word, t] of [[NODE_DOMAIN, 'domain'], [NODE_HOST, 'host']] as const) {
-      const rec = recordOf(rows[node * NODE_WORDS + word])
-      if (rec !== NONE) visit({ t, host: hostOf(node) }, rec, ctxOf(rec))
+      eachRecord(rows[node * NODE_WORDS + word], () => ({ t, host: hostOf(node) }))
     }
   }
 
@@ -72,8 +74,7 @@ export function forEachFeedKey (handle: GenerationHandle, feedId: number, visit:
   const starts = new Uint32Array(b.masks, masksLayout(masks).textStart, masks + 1)
   const text = Buffer.from(b.maskText)
   for (let m = 0; m < masks; m++) {
-    const rec = recordOf(maskRows[m * MASK_WORDS + MASK_HEAD])
-    if (rec !== NONE) visit({ t: 'url', mask: text.toString('utf8', starts[m], starts[m + 1]) }, rec, ctxOf(rec))
+    eachRecord(maskRows[m * MASK_WORDS + MASK_HEAD], () => ({ t: 'url', mask: text.toString('utf8', starts[m], starts[m + 1]) }))
   }
 }
 

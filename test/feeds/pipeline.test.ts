@@ -90,8 +90,8 @@ function mixedFeed (n: number, salt: number): { records: unknown[], probes: Arra
       }
       case 1: records.push({ ip: `10.${salt}.${i & 0xff}.${i >> 8}`, tag }); probes.push(['ip', `10.${salt}.${i & 0xff}.${i >> 8}`]); break
       case 2: records.push({ ip: `2001:db8:${salt}::${i.toString(16)}`, tag }); probes.push(['ip', `2001:db8:${salt}::${i.toString(16)}`]); break
-      // Few distinct networks: most of these are duplicates within the feed.
-      case 3: records.push({ ip: `198.51.${i % 5}.0/24`, tag }); probes.push(['ip', `198.51.${i % 5}.77`]); break
+      // Few distinct networks, each the same line again and again: duplicates within the feed.
+      case 3: records.push({ ip: `198.51.${i % 5}.0/24`, tag: `net-${i % 5}` }); probes.push(['ip', `198.51.${i % 5}.77`]); break
       case 4: records.push({ mask: `d${i}.bücher.example`, type: 1, tag }); probes.push(['domain', `sub.d${i}.bücher.example`]); break
       case 5: records.push({ mask: `h${i}.example`, type: 2, tag, note: 'ünïcode ✓' }); probes.push(['domain', `h${i}.example`], ['domain', `x.h${i}.example`]); break
       case 6: records.push({ mask: `*.m${i % 11}.example/dl/*`, tag }); probes.push(['url', `http://a.m${i % 11}.example/dl/x.zip`]); break

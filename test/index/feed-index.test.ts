@@ -81,21 +81,35 @@ test('the same key in several feeds gives every record, each with its own contex
   assert.deepEqual(url(index, 'evil.com'), ['a|da|evil.com|domain', 'b|db|evil.com|domain'])
 })
 
-test('a key given twice for one feed keeps the first record and is counted', () => {
+test('a key given twice for one feed keeps both records; the same record given twice is kept once and counted', () => {
   const { index, builder } = build((b, a, f, ctx) => {
     b.addHash(hex(MD5), a, ctx('first'))
     b.addHash(hex(MD5), a, ctx('second'))
+    b.addHash(hex(MD5), a, ctx('first'))
     b.addIp(v4('1.2.3.4'), 32, a, ctx('ip1'))
-    b.addIp(v4('1.2.3.4'), 32, a, ctx('ip2'))
+    b.addIp(v4('1.2.3.4'), 32, a, ctx('ip1'))
     b.addUrlMask('x.com/a*', f, ctx('m1'))
     b.addUrlMask('x.com/a*', f, ctx('m2'))
+    b.addDomain('d.com', 'domain', f, ctx('XtremeRAT'))
+    b.addDomain('d.com', 'domain', f, ctx('DarkComet'))
   })
-  assert.equal(builder.duplicates, 3)
-  assert.deepEqual(index.handle.feeds.map((f) => f.duplicates), [2, 1])
-  assert.deepEqual(index.handle.feeds.map((f) => f.keys), [{ md5: 1, ipv4: 1 }, { url: 1 }])
-  assert.equal(index.handle.geometry['records.n'], 3)
-  assert.deepEqual(hashHex(index, MD5), [`a|first|${MD5}|md5`])
-  assert.deepEqual(url(index, 'x.com', '/ab'), ['b|m1|x.com/a*|url'])
+  assert.equal(builder.duplicates, 2)
+  assert.deepEqual(index.handle.feeds.map((f) => f.duplicates), [2, 0])
+  assert.deepEqual(index.handle.feeds.map((f) => f.keys), [{ md5: 2, ipv4: 1 }, { url: 2, domain: 2 }])
+  assert.equal(index.handle.geometry['records.n'], 7)
+  assert.deepEqual(hashHex(index, MD5), [`a|first|${MD5}|md5`, `a|second|${MD5}|md5`])
+  assert.deepEqual(url(index, 'x.com', '/ab'), ['b|m1|x.com/a*|url', 'b|m2|x.com/a*|url'])
+  assert.deepEqual(url(index, 'd.com'), ['b|DarkComet|d.com|domain', 'b|XtremeRAT|d.com|domain'])
+})
+
+test('a key listed thousands of times in one feed keeps every record without a quadratic build', () => {
+  const N = 20_000
+  const { index } = build((b, a, _f, ctx) => {
+    for (let i = 0; i < N; i++) b.addIp(v4('9.9.9.9'), 32, a, ctx(`r${i}`))
+  })
+  const hits = new Hits()
+  index.lookupIpv4(u32('9.9.9.9'), hits)
+  assert.equal(hits.matched.length, N)
 })
 
 test('IPv4: exact address, containing networks longest first, and the edges of a CIDR', () => {
