@@ -116,11 +116,19 @@ export async function expandFeedSources (config: Config, opts: { keepMissing?: b
   for (const [role, entries] of lists) {
     for (const entry of entries) {
       if (!entry.enabled) continue
-      for (const feed of await expandEntry(entry, role, opts.keepMissing === true)) {
+      for (let feed of await expandEntry(entry, role, opts.keepMissing === true)) {
         // The same file named twice (a folder in the config and again with --feeds) loads once.
         if (byPath.has(`${role} ${feed.path}`)) continue
         byPath.add(`${role} ${feed.path}`)
-        const other = byName.get(feed.name)
+        let other = byName.get(feed.name)
+        if (other !== undefined && entry.name === undefined) {
+          // A name taken from the file (two `urlhaus.csv` in two folders) gets a suffix; a
+          // name the user wrote is never changed.
+          let n = 2
+          while (byName.has(`${feed.name}-${n}`)) n++
+          feed = Object.freeze({ ...feed, name: `${feed.name}-${n}` }) // the category stays the file's
+          other = undefined
+        }
         if (other !== undefined) {
           throw new FeedmatchError(
             'FM_ERR_CONFIG',

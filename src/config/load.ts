@@ -9,6 +9,8 @@ import { LineCounter, isMap, isScalar, parseDocument } from 'yaml'
 import { FeedmatchError } from '../errors.js'
 import type { Seg } from './messages.js'
 import type { Config, ConfigOverrides } from './types.js'
+import { FEED_FORMATS } from './types.js'
+import { FEED_PRESET_NAMES } from '../feeds/presets.js'
 import { validateWith } from './validate.js'
 
 /** What a config file holds, and how to find the line of a value in it. */
@@ -81,6 +83,19 @@ function section (obj: Record<string, unknown>, key: string): Record<string, unk
 }
 
 /**
+ * One `--feeds` value: `PATH`, or `PATH:FORMAT` / `PATH:PRESET` (`--feeds urlhaus.csv:urlhaus-csv`)
+ * when what follows the last `:` names a feed format or preset.
+ */
+function feedFlag (v: string): string | { path: string, format?: string, preset?: string } {
+  const colon = v.lastIndexOf(':')
+  if (colon <= 0) return v
+  const [path, tail] = [v.slice(0, colon), v.slice(colon + 1)]
+  if ((FEED_FORMATS as readonly string[]).includes(tail)) return { path, format: tail }
+  if (FEED_PRESET_NAMES.includes(tail)) return { path, preset: tail }
+  return v
+}
+
+/**
  * Write the flags into the file's data before validation, so they pass the same schema, and
  * return which flag set which place. Where the file has something other than an object at a
  * section, the flag is left out and the schema reports the file's error.
@@ -94,7 +109,7 @@ function applyOverrides (data: unknown, o: ConfigOverrides): (segs: Seg[]) => st
       feeds.sources ??= []
       if (Array.isArray(feeds.sources)) {
         firstFlagFeed = feeds.sources.length
-        feeds.sources.push(...o.feeds)
+        feeds.sources.push(...o.feeds.map(feedFlag))
       }
     }
   }

@@ -7,6 +7,7 @@ import { availableParallelism, hostname } from 'node:os'
 import { resolve } from 'node:path'
 import type { IndicatorKind } from '../feeds/record.js'
 import { tryParseDuration } from './duration.js'
+import { applyFeedPreset } from '../feeds/presets.js'
 import { parseHttpUrl, parseListenUrl, parseOutputTarget } from './endpoint.js'
 import { configError, formatFound, formatPath, label } from './messages.js'
 import type { Seg } from './messages.js'
@@ -195,7 +196,7 @@ function feedEntry (entry: string | RawFeed, segs: Seg[], ctx: ValidateContext):
       ...(expiry.maxAge === undefined ? {} : { maxAge: ms(expiry.maxAge) }),
     }
   }
-  return feed
+  return applyFeedPreset(feed)
 }
 
 function feedsSection (raw: RawConfig['feeds'], ctx: ValidateContext): FeedsConfig {

@@ -8,6 +8,7 @@
  */
 import { INDICATOR_KINDS } from '../feeds/record.js'
 import { FEED_FORMATS, RULE_TYPES } from './types.js'
+import { FEED_PRESET_NAMES } from '../feeds/presets.js'
 
 function oneOf (values: readonly string[], def?: string): Record<string, unknown> {
   return { type: 'string', enum: values, ...(def === undefined ? {} : { default: def }) }
@@ -89,6 +90,7 @@ const feedObject = {
     path,
     name: text,
     format: oneOf(FEED_FORMATS),
+    preset: oneOf(FEED_PRESET_NAMES),
     category: text,
     records: text,
     indicators: {

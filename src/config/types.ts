@@ -157,6 +157,8 @@ export interface FeedConfig {
   name?: string
   /** Undefined when not configured: the feed loader detects it. */
   format?: FeedFormat
+  /** A named layout (src/feeds/presets.ts), already applied: its format and mapping are set here. */
+  preset?: string
   category?: string
   records?: string
   indicators?: FeedIndicatorConfig[]

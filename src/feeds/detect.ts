@@ -136,17 +136,43 @@ function jsonFormat (text: string): FeedFormat {
 }
 
 // A CSV with a header: a first row of two or more names (no cell an indicator) split by one of the
-// usual delimiters, and a second row with as many delimiters.
+// usual delimiters, and a second row with as many cells; or, as abuse.ch writes them, the names in
+// the `#` comment line just above the data. `;` lines are comments too (Spamhaus DROP is a list).
 function looksLikeCsv (text: string): boolean {
-  const rows = text.split('\n').map((l) => l.replace(/\r$/, '')).filter((l) => l.trim() !== '' && !l.startsWith('#'))
+  const lines = text.split('\n').map((l) => l.replace(/\r$/, ''))
+  const rows: string[] = []
+  let commentAbove: string | undefined
+  for (const l of lines) {
+    if (l.trim() === '') continue
+    if (l.startsWith('#') || l.startsWith(';')) { if (rows.length === 0) commentAbove = l.slice(1); continue }
+    rows.push(l)
+    if (rows.length === 2) break
+  }
   if (rows.length < 2) return false
+  const isNames = (cells: string[]): boolean => cells.every((n) => /^[\w .:()/-]+$/.test(n) && !looksLikeIndicator(n))
   for (const d of [',', ';', '\t', '|']) {
-    const cells = rows[0].split(d)
-    if (cells.length < 2 || rows[1].split(d).length !== cells.length) continue
-    const names = cells.map((c) => c.trim().replace(/^"(.*)"$/, '$1'))
-    if (names.every((n) => /^[\w .-]+$/.test(n) && !looksLikeIndicator(n))) return true
+    const cells = splitCells(rows[0], d)
+    if (cells.length < 2 || splitCells(rows[1], d).length !== cells.length) continue
+    if (isNames(cells)) return true
+    if (commentAbove !== undefined && cells.some((c) => looksLikeIndicator(c))) {
+      const names = splitCells(commentAbove.trim(), d)
+      if (names.length === cells.length && isNames(names)) return true
+    }
   }
   return false
+}
+
+/** The cells of one CSV row, quotes honoured (a quoted cell may hold the delimiter), unquoted and trimmed. */
+function splitCells (row: string, d: string): string[] {
+  const out: string[] = []
+  let cell = ''
+  let quoted = false
+  for (let i = 0; i < row.length; i++) {
+    const c = row[i]
+    if (c === '"') { if (quoted && row[i + 1] === '"') { cell += c; i++ } else quoted = !quoted } else if (c === d && !quoted) { out.push(cell.trim()); cell = '' } else cell += c
+  }
+  out.push(cell.trim())
+  return out
 }
 
 function unknownFormat (path: string, why: string): FeedmatchError {
@@ -179,7 +205,8 @@ export async function detectFormat (path: string): Promise<FeedFormat> {
   if (ext === '.csv' || ext === '.tsv') return 'csv'
   const head = await readHead(path)
   if (ext === '.json') return jsonFormat(head.toString('utf8'))
-  const known = ext === '' || ext === '.txt' || ext === '.list' || ext === '.lst'
+  // .netset and .ipset: FireHOL's IP lists.
+  const known = ext === '' || ext === '.txt' || ext === '.list' || ext === '.lst' || ext === '.netset' || ext === '.ipset'
   if (head.includes(0)) throw unknownFormat(path, 'binary content; compressed?')
   const text = head.toString('utf8').replace(/^\ufeff/, '')
   const start = text.trimStart()

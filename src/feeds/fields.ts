@@ -97,8 +97,8 @@ export function noIndicator (fields: readonly IndicatorField[], line: number | u
  * implies (`auto` for generic names, sorted out by the value later).
  */
 export const GUESSED_FIELDS: ReadonlyMap<string, IndicatorKind> = new Map<string, IndicatorKind>([
-  ['indicator', 'auto'], ['ioc', 'auto'], ['value', 'auto'], ['mask', 'auto'],
-  ['ip', 'ip'], ['ip_address', 'ip'],
+  ['indicator', 'auto'], ['ioc', 'auto'], ['ioc_value', 'auto'], ['value', 'auto'], ['mask', 'auto'],
+  ['ip', 'ip'], ['ip_address', 'ip'], ['dst_ip', 'ip'], ['cidr', 'ip'],
   ['url', 'url'], ['domain', 'domain'], ['hostname', 'host'],
   ['md5', 'md5'], ['sha1', 'sha1'], ['sha256', 'sha256'], ['hash', 'hash'],
 ])
@@ -135,9 +135,9 @@ export function looksLikeIndicator (cell: string): boolean {
   return HOSTISH.test(s)
 }
 
-// An address, a CIDR (`10.0.0.0/8`) or a range (`a-b`), as feeds write IPs.
+// An address, a CIDR (`10.0.0.0/8`) or a range (`a-b`), as feeds write IPs; also `ip:port`.
 function isIpOrNetwork (s: string): boolean {
-  if (isIP(s) !== 0) return true
+  if (isIP(s) !== 0 || isIP(s.replace(/:\d{1,5}$/, '')) === 4) return true
   const slash = s.indexOf('/')
   if (slash > 0) return /^\d{1,3}$/.test(s.slice(slash + 1)) && isIP(s.slice(0, slash)) !== 0
   const dash = s.indexOf('-')

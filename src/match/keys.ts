@@ -40,8 +40,14 @@ function hashKeys (v: string, kind: 'md5' | 'sha1' | 'sha256' | 'hash'): IndexKe
   return [{ t: 'hash', type, bytes: bytes as Uint8Array }]
 }
 
+/** `1.2.3.4:443` and `[2001:db8::1]:443` (ThreatFox's ip:port, maltrail) without the port. */
+function stripPort (v: string): string {
+  const m = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/.exec(v) ?? /^\[([0-9a-fA-F:.]+)\]:\d{1,5}$/.exec(v)
+  return m === null ? v : m[1]
+}
+
 function ipKeys (v: string): IndexKey[] | { error: string } {
-  const nets = parseIpNetworks(v)
+  const nets = parseIpNetworks(stripPort(v))
   if (nets === null) return { error: `not a valid IP address or network: ${quote(v)}` }
   return nets.map(n => ({ t: 'ip', bytes: n.bytes, prefix: n.prefix }))
 }
@@ -54,6 +60,7 @@ function hostIp (host: string): Uint8Array | null {
 }
 
 function hostKeys (v: string, kind: 'domain' | 'host'): IndexKey[] | { error: string } {
+  if (/^\d+$/.test(v)) return { error: `a bare number is not a ${kind}: ${quote(v)}` }
   const host = normalizeDomain(v)
   if (host === null) {
     return { error: v.includes('*')
@@ -67,6 +74,8 @@ function hostKeys (v: string, kind: 'domain' | 'host'): IndexKey[] | { error: st
 }
 
 function urlKeys (v: string): IndexKey[] | { error: string } {
+  // `/path` or `//path` (maltrail's path trails) names no host: not `//host/path` scheme-relative.
+  if (v.charCodeAt(0) === 0x2f || v.charCodeAt(0) === 0x5c) return { error: `a URL path without a host cannot be matched: ${quote(v)}` }
   const u = normalizeUrl(v, { mask: true })
   if (u === null) return { error: `not a valid URL or URL mask: ${quote(v)}` }
   return [{ t: 'url', mask: u.value }]
@@ -104,8 +113,10 @@ export function indicatorKeys (value: string, kind: IndicatorKind): IndexKey[] |
       if (normalizeHash(v) !== null) return hashKeys(v, 'hash')
       // A long all-hex token of another length is a cut or padded hash, not a one-label host.
       if (v.length >= 24 && /^[0-9a-fA-F]+$/.test(v)) return { error: `hash must be 32, 40 or 64 hex characters (found ${v.length})` }
-      const nets = parseIpNetworks(v)
+      const nets = parseIpNetworks(stripPort(v))
       if (nets !== null) return nets.map(n => ({ t: 'ip', bytes: n.bytes, prefix: n.prefix }))
+      // A bare number is never an IP (DESIGN.md section 3): it is a CSV's id column, not 0.42.29.65.
+      if (/^\d+$/.test(v)) return { error: `a bare number is not an indicator: ${quote(v)}` }
       return looksLikeUrl(v) ? urlKeys(v) : hostKeys(v, 'domain')
     }
   }

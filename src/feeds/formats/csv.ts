@@ -18,6 +18,8 @@ interface CsvSetup {
   /** Byte offset and line number where the data rows start (after the header, if any). */
   offset: number
   line: number
+  /** The cells of the first row (header or data): what a column holds when no name says it. */
+  firstRow: string[]
 }
 
 /** Where parsing resumes after a record csv-parse cannot recover from. */
@@ -45,38 +47,83 @@ function isSkippable (text: string, comment: string): boolean {
   return text.trim() === '' || (comment !== '' && text.startsWith(comment))
 }
 
+/** A cell no header holds: an indicator, or a number (an id, a port, a score). */
+function isData (cell: string): boolean {
+  return looksLikeIndicator(cell) || /^\d+(\.\d+)?$/.test(cell.trim())
+}
+
+const NAME = /^[\w .:()/-]+$/
+
+/**
+ * Column names from a comment line just above the data (`# id,dateadded,url,...` as abuse.ch
+ * writes them), when it has as many cells as the first row and every cell reads as a name.
+ */
+function commentHeader (comment: string | undefined, commentChar: string, delimiter: string, width: number): string[] | undefined {
+  if (comment === undefined) return undefined
+  const text = comment.slice(commentChar.length).trim()
+  if (text === '') return undefined
+  const cells = parseCells(text, delimiter)
+  if (cells.length !== width || cells.length < 2) return undefined
+  return cells.every((c) => NAME.test(c) && !looksLikeIndicator(c)) ? cells : undefined
+}
+
+function parseCells (text: string, delimiter: string): string[] {
+  try {
+    return (parseLine(text, { delimiter, relax_quotes: true, relax_column_count: true, trim: true }) as string[][])[0] ?? []
+  } catch {
+    return []
+  }
+}
+
 async function csvSetup (opts: ParserOptions): Promise<CsvSetup> {
   const head = await readHead(opts.path)
   const comment = opts.csv?.comment ?? '#'
   let pos = head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf ? 3 : 0
+  let lastComment: string | undefined
   for (let line = 1; pos < head.length; line++) {
     const nl = head.indexOf(0x0a, pos)
     const end = nl < 0 ? head.length : nl
     const text = head.toString('utf8', pos, end).replace(/\r$/, '')
     const next = nl < 0 ? head.length : nl + 1
-    if (isSkippable(text, comment)) { pos = next; continue }
+    if (isSkippable(text, comment)) {
+      if (text.trim() !== '') lastComment = text
+      pos = next
+      continue
+    }
     // The first row decides the delimiter, the width and whether there is a header.
     const delimiter = opts.csv?.delimiter ?? detectDelimiter(text)
-    const cells = (parseLine(text, { delimiter, relax_quotes: true, relax_column_count: true, trim: true }) as string[][])[0] ?? []
-    const header = opts.csv?.header ?? !cells.some((c) => looksLikeIndicator(c))
-    const given = opts.csv?.columns ?? []
+    const cells = parseCells(text, delimiter)
+    let header = opts.csv?.header ?? !cells.some(isData)
+    let given = opts.csv?.columns ?? []
+    let start = { offset: pos, line }
+    if (header) start = { offset: next, line: line + 1 }
+    else if (opts.csv?.header === undefined && opts.csv?.columns === undefined) {
+      // No header row: the names may sit in the comment line above the data.
+      const named = commentHeader(lastComment, comment, delimiter, cells.length)
+      if (named !== undefined) { given = named; header = true }
+    }
     const seen = new Set<string>()
     const names = cells.map((cell, i) => {
-      let name = (given[i] ?? (header ? cell.trim() : '')) || `col${i}`
+      let name = (given[i] ?? (header && given.length === 0 ? cell.trim() : '')) || `col${i}`
       if (seen.has(name)) name = `${name}_${i}`
       seen.add(name)
       return name
     })
-    return header ? { delimiter, comment, names, offset: next, line: line + 1 } : { delimiter, comment, names, offset: 0, line: 1 }
+    return { delimiter, comment, names, offset: start.offset, line: start.line, firstRow: cells }
   }
-  return { delimiter: opts.csv?.delimiter ?? ',', comment, names: [], offset: head.length, line: 1 }
+  return { delimiter: opts.csv?.delimiter ?? ',', comment, names: [], offset: head.length, line: 1, firstRow: [] }
 }
 
-// Indicator columns: the mapping (names, or 0-based numbers as strings), else guessed by name, else column 0.
-function indicatorColumns (opts: ParserOptions, names: string[]): Columns {
+// Indicator columns: the mapping (names, or 0-based numbers as strings), else guessed by name,
+// else the columns whose first data value looks like an indicator, else column 0.
+function indicatorColumns (opts: ParserOptions, setup: CsvSetup): Columns {
+  const names = setup.names
   if (opts.indicators.length === 0) {
     const guessed = guessIndicatorFields(names).map((f) => ({ name: f.field, kind: f.kind }))
-    return guessed.length > 0 ? guessed : [{ name: names[0], kind: 'auto' }]
+    if (guessed.length > 0) return guessed
+    const data = setup.firstRow.some((c) => looksLikeIndicator(c)) ? setup.firstRow : [] // a header row holds names
+    const byValue = names.filter((_, i) => data[i] !== undefined && looksLikeIndicator(data[i])).map((name) => ({ name, kind: 'auto' as const }))
+    return byValue.length > 0 ? byValue : [{ name: names[0], kind: 'auto' }]
   }
   return opts.indicators.map((f) => {
     const name = /^\d+$/.test(f.field) ? names[Number(f.field)] : f.field
@@ -219,7 +266,7 @@ export const parseCsv: FeedParser = async function * (opts): AsyncGenerator<Pars
   try {
     const setup = await csvSetup(opts)
     if (setup.names.length === 0) return
-    const cols = indicatorColumns(opts, setup.names)
+    const cols = indicatorColumns(opts, setup)
     let offset = setup.offset
     let line = setup.line
     for (;;) {

@@ -3,12 +3,14 @@ import { createInterface } from 'node:readline'
 import { feedError } from '../detect.js'
 import type { FeedParser, ParsedItem } from '../record.js'
 
-// A trailing comment needs whitespace before `#`, so that URL fragments (`/page#top`) stay values.
-const TRAILING_COMMENT = /\s#/
+// A trailing comment needs whitespace before `#` or `;` (Spamhaus DROP: `1.10.16.0/20 ; SBL256894`),
+// so that URL fragments (`/page#top`) and parameters (`/a;b`) stay values.
+const TRAILING_COMMENT = /\s[#;]/
 
 /**
- * Plain lists: one indicator a line, `#` comments (whole lines, and after whitespace at the end of
- * a line), blank lines ignored, LF or CRLF. The kind is `auto`, or the kind of the feed's mapping.
+ * Plain lists: one indicator a line, `#` and `;` comments (whole lines, and after whitespace at the
+ * end of a line), blank lines ignored, LF or CRLF. This reads FireHOL netsets, Spamhaus DROP and
+ * maltrail trails as they are published. The kind is `auto`, or the kind of the feed's mapping.
  * A line holding more than one value (a hosts file's `0.0.0.0 evil.com`) is skipped, not guessed at.
  */
 export const parseList: FeedParser = async function * (opts): AsyncGenerator<ParsedItem> {
@@ -19,7 +21,7 @@ export const parseList: FeedParser = async function * (opts): AsyncGenerator<Par
     for await (const raw of rl) {
       line++
       let value = (line === 1 ? raw.replace(/^\ufeff/, '') : raw).trim()
-      if (value === '' || value.startsWith('#')) continue
+      if (value === '' || value.startsWith('#') || value.startsWith(';')) continue
       let comment: string | undefined
       const hash = value.search(TRAILING_COMMENT)
       if (hash > 0) {
