@@ -124,6 +124,11 @@ const feedObject = {
         columns: { type: 'array', items: text },
       },
     },
+    misp: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { allAttributes: { type: 'boolean', expected: 'true to index attributes marked to_ids: false too' } },
+    },
     enabled: { type: 'boolean', default: true },
     minRecords: { type: 'integer', minimum: 0, expected: 'a number of records, 0 or more' },
     maxShrink: { type: 'number', minimum: 0, maximum: 1, expected: 'a share from 0 to 1 (0.5: at most half fewer records than the version in service)' },

@@ -168,6 +168,8 @@ export interface FeedConfig {
   required?: string[]
   expiry?: { field?: string, maxAge?: number }
   csv?: { delimiter?: string, header?: boolean, comment?: string, columns?: string[] }
+  /** MISP feeds: `allAttributes: true` also indexes attributes marked `to_ids: false`. */
+  misp?: { allAttributes?: boolean }
   enabled: boolean
   /** Fewer records fail the load (the previous version stays); default 1, 0 for allow- and blocklists. */
   minRecords?: number

@@ -51,7 +51,7 @@ export class RecordPreparer {
   take (item: ParsedItem): IndexKey[] | null {
     const t = this.tally
     if (isSkipped(item)) { this.skip(item.reason, item.line); return null }
-    if (this.policy(item) !== null) { t.filtered++; return null }
+    if (item.notForDetection === true || this.policy(item) !== null) { t.filtered++; return null }
     const keys = this.keys
     keys.length = 0
     let firstError: string | undefined
@@ -86,7 +86,8 @@ export function parseFeed (feed: ResolvedFeed, format: FeedFormat): AsyncIterabl
     path: feed.path,
     indicators: (feed.indicators ?? []).map((i) => ({ field: i.field, kind: i.type })),
     records: feed.records,
-    csv: feed.csv
+    csv: feed.csv,
+    allAttributes: feed.misp?.allAttributes === true
   })
 }
 

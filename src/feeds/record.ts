@@ -27,6 +27,8 @@ export interface FeedRecord {
   line?: number
   /** Seconds since the epoch after which the record no longer matches (STIX `valid_until`). */
   expires?: number
+  /** The source marks it not for detection (MISP `to_ids: false`): counted as filtered, not indexed. */
+  notForDetection?: boolean
 }
 
 /** A record a parser could not use: skipped, counted, and reported with file and line. */
@@ -61,6 +63,8 @@ export interface ParserOptions {
   records?: string
   /** CSV options. */
   csv?: { delimiter?: string, header?: boolean, comment?: string, columns?: string[] }
+  /** MISP: index attributes whose `to_ids` is false too (default: only those marked for detection). */
+  allAttributes?: boolean
 }
 
 /**

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile } from 'node:child_process'
-import { copyFile, mkdir, mkdtemp } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -113,4 +113,35 @@ test('two feed files with one default name get a suffix; a name the user wrote i
   }
   const c = await loadConfig(undefined, { feeds: [join(dir, 'a'), join(dir, 'b')] })
   assert.deepEqual((await expandFeedSources(c)).map((f) => [f.name, f.category]), [['feodo', 'feodo'], ['feodo-2', 'feodo']])
+})
+
+test('MISP: attributes marked to_ids false are not indexed (counted as filtered) unless misp.allAttributes', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'feedmatch-misp-'))
+  const uuid = '5f0c6a0e-0000-4000-8000-000000000001'
+  await mkdir(join(dir, 'misp'))
+  await writeFile(join(dir, 'misp', 'manifest.json'), JSON.stringify({ [uuid]: { info: 'sample', Tag: [] } }))
+  await writeFile(join(dir, 'misp', `${uuid}.json`), JSON.stringify({
+    Event: {
+      uuid,
+      info: 'sample',
+      Attribute: [
+        { uuid: 'a1', type: 'ip-dst', category: 'Network activity', value: '192.0.2.10', to_ids: true },
+        { uuid: 'a2', type: 'ip-src', category: 'Network activity', value: '192.0.2.11', to_ids: false, comment: 'the victim' }
+      ]
+    }
+  }))
+  for (const [all, expected] of [[false, [1, 0]], [true, [1, 1]]] as const) {
+    const conf = join(dir, `c-${String(all)}.yaml`)
+    await writeFile(conf, `feeds:\n  sources:\n    - path: misp\n      misp: { allAttributes: ${String(all)} }\n`)
+    const r = await new Promise<{ code: number, out: Answer[], stderr: string }>((resolve) => {
+      execFile(process.execPath, [CLI, 'lookup', '-c', conf, '--format', 'json', '192.0.2.10', '192.0.2.11'], { cwd: ROOT }, (err, stdout, stderr) => {
+        resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? -1, out: JSON.parse(stdout) as Answer[], stderr })
+      })
+    })
+    assert.deepEqual(r.out.map((a) => a.matches.length), expected, `allAttributes: ${String(all)}`)
+  }
+  const check = await new Promise<string>((resolve) => {
+    execFile(process.execPath, [CLI, 'feeds', 'check', '--feeds', join(dir, 'misp'), '--json'], { cwd: ROOT }, (_err, stdout) => resolve(stdout))
+  })
+  assert.match(check, /"filtered":\s*1/)
 })

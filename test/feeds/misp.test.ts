@@ -28,9 +28,9 @@ function feed (manifest: unknown, events: Record<string, unknown>): string {
   return dir
 }
 
-async function parse (path: string): Promise<ParsedItem[]> {
+async function parse (path: string, more: { allAttributes?: boolean } = {}): Promise<ParsedItem[]> {
   const out: ParsedItem[] = []
-  for await (const item of eachItem(parseMisp({ path, indicators: [] }))) out.push(item)
+  for await (const item of eachItem(parseMisp({ path, indicators: [], ...more }))) out.push(item)
   return out
 }
 
@@ -100,7 +100,11 @@ test('context: event facts, attribute facts, event and attribute tags; object at
     first_seen: '2024-01-01T00:00:00Z', to_ids: true
   })
   assert.equal(a.line, undefined)
-  // to_ids false is kept (a filter can drop it), and the manifest fills what the event leaves out.
+  // to_ids false is marked not for detection (the loader counts it as filtered), and the
+  // manifest fills what the event leaves out.
+  assert.equal(a.notForDetection, undefined)
+  assert.equal(b.notForDetection, true)
+  assert.equal(((await parse(dir, { allAttributes: true }))[1] as FeedRecord).notForDetection, undefined)
   assert.deepEqual(b.context, {
     event_uuid: E1, event_info: 'from event', threat_level_id: '3', category: 'Payload delivery', type: 'filename|md5',
     tags: ['tlp:clear', 'shared'], timestamp: '1700000000', to_ids: false

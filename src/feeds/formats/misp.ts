@@ -6,7 +6,8 @@ import type { FeedParser, ParsedItem, RawIndicator } from '../record.js'
 
 /**
  * MISP feed folders: `manifest.json` lists the events, one `<uuid>.json` file each. Every attribute
- * of a known type becomes one record (its event's facts in the context). Event files are read one
+ * of a known type becomes one record (its event's facts in the context); one marked `to_ids: false`
+ * is yielded as not for detection (counted as filtered) unless the feed sets `misp.allAttributes`. Event files are read one
  * at a time and parsed whole: MISP writes them that way and each stays small next to the feed.
  */
 
@@ -36,7 +37,7 @@ export const parseMisp: FeedParser = async function * (opts) {
       yield { skipped: true, reason: `${why}: ${file}${e.code === 'ENOENT' ? '' : ` (${e.message})`}` }
       continue
     }
-    yield * eventRecords(event, isObj(entry) ? entry : {}, key, file)
+    yield * eventRecords(event, isObj(entry) ? entry : {}, key, file, opts.allAttributes === true)
   }
 }
 
@@ -57,7 +58,7 @@ async function readManifest (dir: string): Promise<Obj> {
   return doc
 }
 
-function * eventRecords (event: Obj, entry: Obj, key: string, file: string): Generator<ParsedItem> {
+function * eventRecords (event: Obj, entry: Obj, key: string, file: string, allAttributes: boolean): Generator<ParsedItem> {
   const eventUuid = str(event.uuid) ?? key
   const eventTags = tagNames(event.Tag ?? entry.Tag)
   const base = { event_uuid: eventUuid, event_info: event.info ?? entry.info, threat_level_id: event.threat_level_id ?? entry.threat_level_id }
@@ -86,10 +87,12 @@ function * eventRecords (event: Obj, entry: Obj, key: string, file: string): Gen
       timestamp: a.timestamp,
       first_seen: a.first_seen,
       last_seen: a.last_seen,
-      // Kept so that a filter (`to_ids = true`) can select what MISP marks for detection.
       to_ids: a.to_ids
     })
-    yield { indicators, context }
+    // MISP's own switch for "use this to detect": an attribute marked false is context (a victim
+    // address, a sinkholed domain), not an indicator, unless the feed says allAttributes.
+    const forDetection = !(a.to_ids === false || a.to_ids === '0' || a.to_ids === 0)
+    yield forDetection || allAttributes ? { indicators, context } : { indicators, context, notForDetection: true }
   }
 }
 
