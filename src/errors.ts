@@ -14,6 +14,7 @@ export const ERROR_CODES = {
   FM_ERR_FEED_READ: 'Check that the feed file is complete and readable; the previous feeds stay in service.',
   FM_ERR_FEED_EMPTY: 'The feed yielded fewer records than `minRecords` (a feed needs 1 by default); its previous version stays in service: check the file, its format and field mapping.',
   FM_ERR_FEED_SHRUNK: 'The feed lost more records than `maxShrink` allows (half by default) since the version in service, which stays: check the file, or raise maxShrink if the drop is real.',
+  FM_ERR_FEED_FETCH: 'A remote feed could not be downloaded (network, TLS, HTTP status, size, or a TAXII/MISP answer that is not what the protocol says): check its url, credentials, ca and proxy; the cached copy stays in service.',
   FM_ERR_INDICATOR: 'Give a hash (MD5, SHA1, SHA256), an IP address, a URL or a domain.',
   FM_ERR_SNAPSHOT: 'Rebuild the snapshot with `feedmatch feeds build -o FILE`.',
   FM_ERR_INDEX_FULL: 'The feeds exceed what one index generation can hold (4 GiB per table); split or filter them.',

@@ -1,3 +1,4 @@
+import { FeedFetcher } from '../feeds/remote/scheduler.js'
 import { fileURLToPath } from 'node:url'
 import { loadConfig } from '../config/load.js'
 import { expandFeedSources } from '../config/feed-sources.js'
@@ -53,6 +54,11 @@ export async function openFeeds (opts: FeedOptions): Promise<OpenedFeeds> {
     return { config: effective, index: new FeedIndex(handle), loadMs: performance.now() - started }
   }
   const feeds = await expandFeedSources(effective)
+  // A remote feed not downloaded yet is fetched now; the others are used as cached
+  // (`feedmatch feeds fetch` refreshes them).
+  for (const o of await new FeedFetcher(FeedFetcher.remote(feeds), () => undefined).fetchMissing()) {
+    if (o.error !== undefined) log.error({ feed: o.feed, code: o.error.code }, o.error.message)
+  }
   const build = await buildGeneration(feeds)
   for (const f of build.failed) log.error({ feed: f.name, path: f.path, code: f.code }, f.message)
   for (const m of build.loaded) {

@@ -72,6 +72,8 @@ async function expandFolder (entry: FeedConfig, role: FeedRole): Promise<Resolve
 }
 
 async function expandEntry (entry: FeedConfig, role: FeedRole, keepMissing: boolean): Promise<ResolvedFeed[]> {
+  // A remote feed is its copy in the cache, there or not yet (its fetch says why not).
+  if (entry.remote !== undefined) return [resolved(entry, role, entry.path, entry.name ?? stem(entry.path))]
   let st: Stats
   try {
     st = await stat(entry.path)

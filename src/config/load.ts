@@ -113,6 +113,10 @@ function applyOverrides (data: unknown, o: ConfigOverrides): (segs: Seg[]) => st
       }
     }
   }
+  if (o.feedCache !== undefined) {
+    const feeds = section(data, 'feeds')
+    if (feeds !== undefined) feeds.cache = o.feedCache
+  }
   if (o.listen !== undefined) {
     const input = section(data, 'input')
     if (input !== undefined) input.listen = [...o.listen]
@@ -127,6 +131,7 @@ function applyOverrides (data: unknown, o: ConfigOverrides): (segs: Seg[]) => st
     const [a, b, c] = segs
     if (a === 'feeds' && b === 'sources' && typeof c === 'number' && c >= firstFlagFeed) return '--feeds'
     if (a === 'input' && b === 'listen' && o.listen !== undefined) return '--listen'
+    if (a === 'feeds' && b === 'cache' && o.feedCache !== undefined) return '--output'
     if (a === 'output' && b === 'target' && o.output !== undefined) return '--output'
     if (a === 'output' && b === 'preset' && o.preset !== undefined) return '--preset'
     if (a === 'workers' && o.workers !== undefined) return '--workers'

@@ -4,7 +4,7 @@
  * parsed, paths absolute. Runs only after the schema passed, so shapes are trusted here.
  */
 import { availableParallelism, hostname } from 'node:os'
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import type { IndicatorKind } from '../feeds/record.js'
 import { tryParseDuration } from './duration.js'
 import { applyFeedPreset } from '../feeds/presets.js'
@@ -12,15 +12,26 @@ import { parseHttpUrl, parseListenUrl, parseOutputTarget } from './endpoint.js'
 import { configError, formatFound, formatPath, label } from './messages.js'
 import type { Seg } from './messages.js'
 import type {
-  Config, FeedConfig, FeedsConfig, InputConfig, LogConfig, OutputConfig, SourceConfig, SpoolConfig,
+  Config, FeedConfig, FeedsConfig, InputConfig, LogConfig, OutputConfig, RemoteSource, Secret, SourceConfig, SpoolConfig,
 } from './types.js'
 import type { ValidateContext } from './validate.js'
 
 type Duration = string | number
 
-interface RawFeed extends Omit<FeedConfig, 'origin' | 'expiry' | 'indicators'> {
+interface RawFeed extends Omit<FeedConfig, 'origin' | 'expiry' | 'indicators' | 'path' | 'remote' | 'maxAge'> {
+  path?: string
   expiry?: { field?: string, maxAge?: Duration }
   indicators?: Array<{ field: string | number, type: IndicatorKind }>
+  url?: string
+  taxii?: NonNullable<RemoteSource['taxii']>
+  every?: Duration
+  headers?: Record<string, Secret>
+  ca?: string
+  proxy?: string
+  timeout?: Duration
+  retries?: number
+  maxBytes?: number
+  maxAge?: Duration
 }
 
 /** The config as the schema guarantees it, defaults applied, before conversion. */
@@ -33,7 +44,8 @@ export interface RawConfig {
     batch: { maxBytes: number, maxDelay: Duration }
     reconnect: { initialDelay: Duration, maxDelay: Duration }
   }
-  feeds: Omit<FeedsConfig, 'sources' | 'allowlist' | 'blocklist' | 'reloadDebounce'> & {
+  feeds: Omit<FeedsConfig, 'sources' | 'allowlist' | 'blocklist' | 'reloadDebounce' | 'cache'> & {
+    cache: string
     sources: Array<string | RawFeed>
     allowlist: Array<string | RawFeed>
     blocklist: Array<string | RawFeed>
@@ -181,14 +193,76 @@ function spoolConfig (raw: RawConfig['output']['spool'], protocol: string, ctx: 
   return { ...raw, dir: resolve(ctx.baseFor(['output', 'spool', 'dir']), raw.dir), fsyncInterval: ms(raw.fsyncInterval) }
 }
 
-function feedEntry (entry: string | RawFeed, segs: Seg[], ctx: ValidateContext): FeedConfig {
-  const { expiry, indicators, ...rest } = typeof entry === 'string' ? { path: entry, enabled: true } as RawFeed : entry
-  const pathSegs = typeof entry === 'string' ? segs : [...segs, 'path']
-  const feed: FeedConfig = {
-    ...rest,
-    path: resolve(ctx.baseFor(pathSegs), rest.path),
-    origin: ctx.flagFor?.(pathSegs) ?? `${ctx.source}: ${formatPath(pathSegs)}`,
+/** Defaults of remote feeds: fetched hourly, a minute per request, 3 retries, at most 1 GiB. */
+const REMOTE_DEFAULTS = { every: 3_600_000, timeout: 60_000, retries: 3, maxBytes: 1024 * 1024 * 1024 }
+
+/** The name a remote feed gets when none is written: the URL's last path segment, or the collection. */
+function remoteName (raw: RawFeed): string {
+  if (raw.taxii !== undefined) return `taxii-${raw.taxii.collection}`
+  const u = new URL(raw.url as string)
+  const last = u.pathname.split('/').filter((x) => x !== '').pop()
+  const stem = last === undefined ? u.hostname : last.replace(/\.(gz|zip)$/i, '').replace(/\.[^.]*$/, '')
+  return (stem === '' ? u.hostname : stem).replace(/[^\w.-]/g, '_')
+}
+
+/** The file a remote feed's validated copy is kept in, inside its cache folder. */
+function remoteFile (raw: RawFeed): string {
+  if (raw.taxii !== undefined) return 'bundle.json'
+  if (raw.format === 'misp') return 'misp'
+  const last = new URL(raw.url as string).pathname.split('/').filter((x) => x !== '').pop() ?? ''
+  const inner = last.replace(/\.(gz|zip)$/i, '')
+  const ext = /\.[A-Za-z0-9]{1,8}$/.exec(inner)?.[0] ?? ''
+  return `feed${ext}`
+}
+
+function feedEntry (entry: string | RawFeed, segs: Seg[], ctx: ValidateContext, cache: string): FeedConfig {
+  const raw = typeof entry === 'string' ? { path: entry, enabled: true } as RawFeed : entry
+  const { expiry, indicators, url, taxii, every, headers, ca, proxy, timeout, retries, maxBytes, maxAge, ...rest } = raw
+  const where = (key: string): string => `${ctx.source}: ${formatPath([...segs, key])}`
+  const given = [rest.path, url, taxii].filter((x) => x !== undefined).length
+  if (given !== 1) {
+    throw configError(ctx, { segs, text: `expected one of path:, url: or taxii:; found ${given}` })
   }
+  let feed: FeedConfig
+  if (rest.path !== undefined) {
+    if (/^https?:\/\//i.test(rest.path)) {
+      throw configError(ctx, { segs: typeof entry === 'string' ? segs : [...segs, 'path'], text: `expected a file or folder; found the URL ${formatFound(rest.path)}`, hint: ' (write it as url: to have feedmatch download it)' })
+    }
+    const pathSegs = typeof entry === 'string' ? segs : [...segs, 'path']
+    feed = {
+      ...rest,
+      path: resolve(ctx.baseFor(pathSegs), rest.path),
+      origin: ctx.flagFor?.(pathSegs) ?? `${ctx.source}: ${formatPath(pathSegs)}`,
+    }
+  } else {
+    const name = rest.name ?? remoteName(raw)
+    const dir = join(cache, name)
+    const base = ctx.baseFor([...segs, 'ca'])
+    feed = {
+      ...rest,
+      name,
+      path: join(dir, remoteFile(raw)),
+      origin: where(taxii !== undefined ? 'taxii' : 'url'),
+      remote: {
+        kind: taxii !== undefined ? 'taxii' : rest.format === 'misp' ? 'misp' : 'http',
+        url: url ?? taxii?.apiRoot ?? taxii?.discovery ?? '',
+        ...(taxii === undefined ? {} : { taxii }),
+        every: every === undefined ? REMOTE_DEFAULTS.every : ms(every),
+        headers: headers ?? {},
+        ...(ca === undefined ? {} : { ca: resolve(base, ca) }),
+        ...(proxy === undefined ? {} : { proxy }),
+        timeout: timeout === undefined ? REMOTE_DEFAULTS.timeout : ms(timeout),
+        retries: retries ?? REMOTE_DEFAULTS.retries,
+        maxBytes: maxBytes ?? REMOTE_DEFAULTS.maxBytes,
+        dir,
+      },
+    }
+    if (taxii !== undefined && taxii.apiRoot === undefined && taxii.discovery === undefined) {
+      throw configError(ctx, { segs: [...segs, 'taxii'], text: 'expected taxii.apiRoot or taxii.discovery (the server\'s URL); found neither' })
+    }
+    if (rest.format === undefined && taxii !== undefined) feed.format = 'stix2'
+  }
+  if (maxAge !== undefined) feed.maxAge = ms(maxAge)
   if (indicators !== undefined) feed.indicators = indicators.map(i => ({ field: String(i.field), type: i.type }))
   if (expiry !== undefined) {
     feed.expiry = {
@@ -200,9 +274,11 @@ function feedEntry (entry: string | RawFeed, segs: Seg[], ctx: ValidateContext):
 }
 
 function feedsSection (raw: RawConfig['feeds'], ctx: ValidateContext): FeedsConfig {
+  const cache = resolve(ctx.baseFor(['feeds', 'cache']), raw.cache)
   const list = (key: 'sources' | 'allowlist' | 'blocklist'): FeedConfig[] =>
-    raw[key].map((entry, i) => feedEntry(entry, ['feeds', key, i], ctx))
+    raw[key].map((entry, i) => feedEntry(entry, ['feeds', key, i], ctx, cache))
   return {
+    cache,
     sources: list('sources'),
     allowlist: list('allowlist'),
     blocklist: list('blocklist'),

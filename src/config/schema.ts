@@ -81,13 +81,48 @@ const source = {
   },
 }
 
+// A credential or header value: written out, or read from an environment variable or a file at
+// each request (so a rotated key needs no restart, and the value never sits in the config).
+const secret = {
+  anyOf: [
+    { type: 'string' },
+    { type: 'object', required: ['env'], additionalProperties: false, properties: { env: text } },
+    { type: 'object', required: ['file'], additionalProperties: false, properties: { file: path } },
+  ],
+  expected: 'a value, { env: NAME } or { file: PATH }',
+}
+
+const httpsUrl = { type: 'string', pattern: '^https?://[^\\s]+$', expected: 'an http:// or https:// URL' }
+
 const feedObject = {
   type: 'object',
-  required: ['path'],
+  anyOf: [{ required: ['path'] }, { required: ['url'] }, { required: ['taxii'] }],
   additionalProperties: false,
-  expected: 'a path or a feed { path, format, ... }',
+  expected: 'a path or a feed { path | url | taxii, format, ... }',
   properties: {
     path,
+    url: httpsUrl,
+    taxii: {
+      type: 'object',
+      required: ['collection'],
+      additionalProperties: false,
+      properties: {
+        discovery: httpsUrl,
+        apiRoot: httpsUrl,
+        collection: text,
+        username: secret,
+        password: secret,
+        token: secret,
+      },
+    },
+    every: duration(),
+    headers: { type: 'object', additionalProperties: secret },
+    ca: path,
+    proxy: httpsUrl,
+    timeout: duration(),
+    retries: { type: 'integer', minimum: 0, maximum: 20, expected: 'a number of retries, 0 to 20' },
+    maxBytes: { type: 'integer', minimum: 1024, expected: 'a size in bytes, at least 1024' },
+    maxAge: duration(),
     name: text,
     format: oneOf(FEED_FORMATS),
     preset: oneOf(FEED_PRESET_NAMES),
@@ -275,6 +310,7 @@ export const configSchema = {
         snapshot: pathOrNull,
         watch: { type: 'boolean', default: true },
         reloadDebounce: duration('2s'),
+        cache: { type: 'string', minLength: 1, default: 'feedmatch-cache', expected: 'a folder for downloaded feeds' },
       },
     },
     workers: {

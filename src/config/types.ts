@@ -150,10 +150,36 @@ export interface FeedIndicatorConfig {
   type: IndicatorKind
 }
 
+/** A credential or header value as configured: literal, or read from an env variable or a file when used. */
+export type Secret = string | { env: string } | { file: string }
+
+/** Where a remote feed comes from and how it is fetched (src/feeds/remote/). */
+export interface RemoteSource {
+  kind: 'http' | 'taxii' | 'misp'
+  /** The download (http), the MISP feed's base URL (misp), or the TAXII collection's objects URL once known. */
+  url: string
+  taxii?: { discovery?: string, apiRoot?: string, collection: string, username?: Secret, password?: Secret, token?: Secret }
+  /** Milliseconds between fetches. */
+  every: number
+  headers: Record<string, Secret>
+  ca?: string
+  proxy?: string
+  /** Milliseconds for one request (headers and body). */
+  timeout: number
+  retries: number
+  maxBytes: number
+  /** The folder of this feed in the cache (state.json and the validated copy). */
+  dir: string
+}
+
 /** One entry of `feeds.sources`, `feeds.allowlist` or `feeds.blocklist` (a bare path becomes `{ path }`). */
 export interface FeedConfig {
-  /** Absolute: a file, or a folder whose files are each a feed. */
+  /** Absolute: a file, or a folder whose files are each a feed; for a remote feed, its copy in the cache. */
   path: string
+  /** Set for `url:` and `taxii:` feeds: fetched into `path` on a schedule. */
+  remote?: RemoteSource
+  /** Milliseconds: older than this (since the last successful fetch, or the file's mtime) is stale. */
+  maxAge?: number
   name?: string
   /** Undefined when not configured: the feed loader detects it. */
   format?: FeedFormat
@@ -189,6 +215,8 @@ export interface FeedsConfig {
   watch: boolean
   /** Milliseconds. */
   reloadDebounce: number
+  /** Absolute: where remote feeds are downloaded, validated and kept (served from there offline). */
+  cache: string
 }
 
 /** The HTTP API: where it listens, or null when it is off. */
@@ -222,12 +250,16 @@ export interface ResolvedFeed extends FeedConfig {
   role: FeedRole
   name: string
   category: string
+  /** A downloaded copy being validated: the path of the version in service it is measured against (maxShrink). */
+  inServiceAs?: string
 }
 
 /** CLI flags that change the configuration file's values. */
 export interface ConfigOverrides {
   /** `--feeds PATH` (repeatable): appended to `feeds.sources`. */
   feeds?: string[]
+  /** `feeds fetch -o DIR`: replaces `feeds.cache`. */
+  feedCache?: string
   /** `--listen URL` (repeatable): replaces `input.listen`. */
   listen?: string[]
   /** `--output TARGET`: replaces `output.target`. */

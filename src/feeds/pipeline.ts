@@ -19,7 +19,7 @@ export interface FeedLoadResult {
   meta: FeedMeta
   /** Earliest `expires` (epoch seconds) among kept records, so a service can rebuild then. */
   nextExpiry?: number
-  /** Same key twice in this feed: the first record is kept. */
+  /** The same record (key and context) twice in this feed: kept once. */
   duplicates: number
 }
 

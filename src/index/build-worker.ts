@@ -89,7 +89,8 @@ function startAhead (feed: ResolvedFeed | undefined, now: number, opts: LoadOpti
 /** The same feed in the generation in service: the same file (or folder) in the same role. */
 function previousVersion (previous: GenerationHandle | undefined, feed: ResolvedFeed): GenerationHandle['feeds'][number] | undefined {
   // Names default to file names, so two folders may give two feeds one name: match by path.
-  return previous?.feeds.find((f) => f.role === feed.role && f.path === feed.path)
+  const path = feed.inServiceAs ?? feed.path
+  return previous?.feeds.find((f) => f.role === feed.role && f.path === path)
 }
 
 /**

@@ -55,6 +55,11 @@ export class FeedManager extends EventEmitter {
     return this.gen
   }
 
+  /** The generation in service, or undefined before the first load. */
+  get maybeCurrent (): GenerationHandle | undefined {
+    return this.gen
+  }
+
   /** Replaces the configuration used by the next reload (SIGHUP). */
   setConfig (config: Config): void {
     this.config = config
@@ -140,7 +145,8 @@ export class FeedManager extends EventEmitter {
     const own = ownPaths(this.config)
     const byFolder = new Map<string, Set<string> | null>()
     for (const f of [...sources, ...allowlist, ...blocklist]) {
-      if (!f.enabled) continue
+      // Remote feeds change by their fetch, which reloads by itself.
+      if (!f.enabled || f.remote !== undefined) continue
       if (isFolder(f.path)) {
         byFolder.set(f.path, null)
       } else {

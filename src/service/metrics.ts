@@ -56,6 +56,15 @@ export async function prometheusText (s: ServiceSnapshot, generation: number, la
   counter('feed_detections_total', 'Detections by feed.', s.feeds.map((f) => [{ feed: f.name, category: f.category }, f.detections]), ['feed', 'category'])
   gauge('feed_last_detection_timestamp_seconds', 'When each feed last detected something (feeds that never did are left out).',
     s.feeds.filter((f) => f.lastDetection !== null).map((f) => [{ feed: f.name }, (f.lastDetection as number) / 1000]), ['feed'])
+  const health = s.feedHealth ?? []
+  gauge('feed_age_seconds', 'Seconds since each feed last loaded from a fresh file or fetched successfully (a 304 counts).',
+    health.filter((f) => f.ageSec !== undefined).map((f) => [{ feed: f.feed, source: f.source }, f.ageSec as number]), ['feed', 'source'])
+  gauge('feed_last_success_timestamp_seconds', 'When each feed last loaded or fetched successfully.',
+    health.filter((f) => f.lastSuccess !== undefined).map((f) => [{ feed: f.feed }, (f.lastSuccess as number) / 1000]), ['feed'])
+  gauge('feed_last_error_timestamp_seconds', 'When each feed last failed to load or fetch (feeds that never failed are left out).',
+    health.filter((f) => f.lastError !== undefined).map((f) => [{ feed: f.feed, code: f.lastError?.code ?? '' }, (f.lastError?.time ?? 0) / 1000]), ['feed', 'code'])
+  gauge('feed_stale', '1 while a feed is older than its maxAge.', health.map((f) => [{ feed: f.feed }, f.stale ? 1 : 0]), ['feed'])
+  gauge('feed_failing', '1 while the last load or fetch of a feed failed.', health.map((f) => [{ feed: f.feed }, f.failing ? 1 : 0]), ['feed'])
   for (const [key, n] of entries(s.input)) {
     if (INPUT_GAUGES.has(key)) gauge(`input_${snake(key)}`, `Inputs (all listeners): ${key}.`, [[{}, n]])
     else counter(`input_${snake(key)}_total`, `Inputs (all listeners): ${key}.`, [[{}, n]])

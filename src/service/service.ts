@@ -19,6 +19,12 @@ import { FeedIndex } from '../index/feed-index.js'
 import type { Config } from '../config/types.js'
 import { FeedmatchError } from '../errors.js'
 import { log, logFormat } from '../log.js'
+import { expandFeedSources } from '../config/feed-sources.js'
+import { FeedFetcher } from '../feeds/remote/scheduler.js'
+import type { FetchOutcome } from '../feeds/remote/fetch.js'
+import { FeedHealth, type FeedHealthEntry } from './feed-health.js'
+import type { ResolvedFeed } from '../config/types.js'
+import { stat } from 'node:fs/promises'
 
 /** Batch geometry: big enough to amortize a thread hop, small enough for low latency. */
 const BATCH_BYTES = 256 * 1024
@@ -43,6 +49,9 @@ export class Service {
   private readonly latencyMetric = new LatencyMetric()
   readonly addresses: ServiceAddress[] = []
   private readonly feeds: FeedManager
+  /** Downloads the remote feeds on their schedules; set when the config has any. */
+  private fetcher?: FeedFetcher
+  private readonly health = new FeedHealth()
   private emitter!: Emitter
   private pool!: MatchPool
   /** Set once the pool is up; the listeners bind before (held paused), so it may still be unset. */
@@ -97,6 +106,7 @@ export class Service {
       log.error({ err: err.message, code: err.code }, 'feed reload failed: the feeds in service stay')
       this.alert('feed_failed', { feed: '*', code: err.code ?? 'FM_ERR_FEED_READ', reason: err.message, kept: 'previous' })
     })
+    await this.startFetcher()
     const first = await this.feeds.load()
     if (first.feeds === 0 && first.failed.length > 0) {
       throw new FeedmatchError('FM_ERR_FEED_READ', `no feed could be loaded; first failure "${first.failed[0].name}": ${first.failed[0].message}`)
@@ -118,6 +128,16 @@ export class Service {
     for (const l of this.tcp) l.resume()
     await this.startApi()
     if (this.config.feeds.watch) this.feeds.watch()
+    await this.fetcher?.start()
+    this.health.on('stale', (e: FeedHealthEntry) => {
+      log.warn({ feed: e.feed, ageSec: e.ageSec, maxAgeSec: e.maxAgeSec }, 'feed is stale: older than its maxAge')
+      this.alert('feed_stale', { feed: e.feed, ageSec: e.ageSec ?? -1, maxAgeSec: e.maxAgeSec ?? -1, lastSuccess: e.lastSuccess === undefined ? 'never' : new Date(e.lastSuccess).toISOString() })
+    })
+    this.health.on('fresh', (e: FeedHealthEntry) => {
+      log.info({ feed: e.feed, ageSec: e.ageSec }, 'feed is fresh again')
+      this.alert('feed_fresh', { feed: e.feed, ageSec: e.ageSec ?? -1, maxAgeSec: e.maxAgeSec ?? -1 })
+    })
+    this.health.start()
     // statsInterval 0 means no statistics lines (setInterval would take it as 1 ms: a busy loop);
     // drops are still reported, once a minute.
     const every = this.config.log.statsInterval
@@ -136,7 +156,46 @@ export class Service {
     this.config = config
     this.compile(config, this.workerCfg.version + 1)
     this.feeds.setConfig(config)
+    const resolved = await expandFeedSources(config, { keepMissing: true })
+    this.health.setFeeds(resolved)
+    const remote = FeedFetcher.remote(resolved)
+    if (this.fetcher !== undefined) await this.fetcher.setFeeds(remote)
+    else if (remote.length > 0) await this.makeFetcher(remote).start()
     await this.feeds.load()
+  }
+
+  /**
+   * Remote feeds: those without a cached copy are fetched before the first build (start-up waits
+   * for them, bounded by their timeouts and retries); the others are served from the cache at
+   * once and fetched on their schedules from start().
+   */
+  private async startFetcher (): Promise<void> {
+    const resolved = await expandFeedSources(this.config, { keepMissing: true })
+    this.health.setFeeds(resolved)
+    const remote = FeedFetcher.remote(resolved)
+    if (remote.length === 0) return
+    await this.makeFetcher(remote).fetchMissing()
+  }
+
+  private makeFetcher (remote: ResolvedFeed[]): FeedFetcher {
+    const f = new FeedFetcher(remote, () => this.feeds.maybeCurrent)
+    f.on('fetched', (o: FetchOutcome) => this.onFetched(o))
+    this.fetcher = f
+    return f
+  }
+
+  private onFetched (o: FetchOutcome): void {
+    if (o.status === 'failed') {
+      const e = o.error as NonNullable<FetchOutcome['error']>
+      this.health.failure(o.feed, e.code, e.message)
+      const kept = this.feeds.maybeCurrent?.feeds.some((f) => f.name === o.feed) === true ? 'previous' : 'none'
+      log.error({ feed: o.feed, code: e.code, kept }, e.message)
+      this.alert('feed_failed', { feed: o.feed, code: e.code, reason: e.message, kept })
+      return
+    }
+    this.health.success(o.feed, Date.now())
+    log.info({ feed: o.feed, status: o.status, records: o.records, ms: Math.round(o.ms) }, o.status === 'updated' ? 'feed downloaded' : 'feed unchanged at its source')
+    if (o.status === 'updated' && this.feedsLoaded) void this.feeds.load().catch((err: Error) => this.feeds.emit('error', err))
   }
 
   /** SIGTERM: stop accepting, match and send what was taken, then close. */
@@ -145,6 +204,8 @@ export class Service {
     this.stopping = true
     clearInterval(this.statsTimer)
     this.feeds.close()
+    this.fetcher?.close()
+    this.health.close()
     // From here the output's pushback no longer holds the pipeline: a SIEM that is down would
     // hold it for ever. What the output cannot send by its close timeout is spooled, or dropped
     // and counted.
@@ -170,6 +231,8 @@ export class Service {
     this.stopping = true
     clearInterval(this.statsTimer)
     this.feeds.close()
+    this.fetcher?.close()
+    this.health.close()
     await Promise.allSettled([...this.tcp.map(async (l) => await l.close()), ...this.udp.map(async (l) => await l.close()), this.api?.close()])
     await Promise.allSettled([this.pool?.close(), this.emitter?.close()])
   }
@@ -245,12 +308,16 @@ export class Service {
       },
       health: () => {
         const gen = this.feeds.current
+        const feedHealth = this.health.entries()
+        const degraded = feedHealth.filter((f) => f.stale || f.failing)
         return {
-          status: this.stopping ? 'stopping' : 'ok',
+          // degraded: serving, but a feed is failing or past its maxAge (which, in `degradedFeeds`).
+          status: this.stopping ? 'stopping' : degraded.length > 0 ? 'degraded' : 'ok',
           generation: gen.id,
           feeds: gen.feeds.length,
           records: recordCount(gen),
-          uptimeSec: this.stats.uptimeSec
+          uptimeSec: this.stats.uptimeSec,
+          degradedFeeds: degraded.map((f) => ({ feed: f.feed, stale: f.stale, failing: f.failing, ...(f.lastError === undefined ? {} : { code: f.lastError.code }) }))
         }
       },
       stats: () => this.snapshot(),
@@ -267,6 +334,11 @@ export class Service {
 
   private onFeedsLoaded (r: LoadReport): void {
     this.stats.setFeeds(this.feeds.current.feeds)
+    // A local feed's age is its file's; a remote one's is its last fetch (onFetched), or the copy's.
+    for (const l of r.loaded) {
+      const { name, path } = l.meta
+      void stat(path).then((st) => this.health.success(name, st.mtimeMs), () => this.health.success(name, Date.now()))
+    }
     log.info({ generation: r.generation, feeds: r.feeds, records: r.records, buildMs: Math.round(r.buildMs) }, this.feedsLoaded ? 'feeds updated' : 'feeds loaded')
     // The first load is announced by `started`; later ones by their own service event, unless no
     // feed was read anew (all failed: their feed_failed events say so, nothing was updated).
@@ -278,6 +350,7 @@ export class Service {
 
   private onFeedsFailed (r: LoadReport): void {
     for (const f of r.failed) {
+      this.health.failure(f.name, f.code, f.message)
       log.error({ feed: f.name, path: f.path, code: f.code, kept: f.kept }, f.message)
       this.alert('feed_failed', { feed: f.name, path: f.path, code: f.code, reason: f.message, kept: f.kept })
     }
@@ -334,6 +407,6 @@ export class Service {
 
   /** Statistics now, for tests and the API. */
   snapshot (): ServiceSnapshot {
-    return { ...this.stats.snapshot(), input: this.inputCounters(), queues: this.dispatcher?.depths, output: this.emitter?.counters }
+    return { ...this.stats.snapshot(), input: this.inputCounters(), feedHealth: this.health.entries(), queues: this.dispatcher?.depths, output: this.emitter?.counters }
   }
 }

@@ -1,3 +1,4 @@
+import type { FeedHealthEntry } from './feed-health.js'
 import type { MatchCounters } from '../match/event-matcher.js'
 import type { FeedMeta } from '../index/types.js'
 import type { EmitterCounters } from '../output/emitter.js'
@@ -85,6 +86,8 @@ export type StatsSnapshot = {
 /** Service.snapshot(): the stats, and the inputs' counters, queue depths and the output's counters. */
 export type ServiceSnapshot = StatsSnapshot & {
   input: Record<string, number>
+  /** Freshness and the last success and error of each feed (src/service/feed-health.ts). */
+  feedHealth?: FeedHealthEntry[]
   queues?: Record<string, number>
   output?: EmitterCounters
 }

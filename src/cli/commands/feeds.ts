@@ -2,6 +2,9 @@ import type { Command } from 'commander'
 import { openFeeds, type FeedOptions, type OpenedFeeds } from '../open-feeds.js'
 import { writeSnapshot } from '../../index/snapshot.js'
 import { FeedmatchError } from '../../errors.js'
+import { loadConfig } from '../../config/load.js'
+import { expandFeedSources } from '../../config/feed-sources.js'
+import { FeedFetcher } from '../../feeds/remote/scheduler.js'
 import { humanBytes, table } from '../render.js'
 import type { FeedMeta } from '../../index/types.js'
 
@@ -21,6 +24,11 @@ export function registerFeeds (program: Command, run: (fn: () => Promise<number>
     .description('validate the feeds: skipped records with file, line and reason; exit 0 clean, 1 records skipped, 2 a feed failed')
     .option('--json', 'print JSON instead of text')
     .action((opts: FeedsOptions, cmd: Command) => run(async () => check({ ...cmd.optsWithGlobals(), ...opts })))
+  feeds.command('fetch')
+    .description('download the remote feeds (url:, taxii:) into a folder, each validated; copy it to an isolated host and point feeds.cache at it. Exit 0 all fetched, 2 a feed failed')
+    .requiredOption('-o, --output <dir>', 'folder to download into (the layout of feeds.cache)')
+    .option('--json', 'print JSON instead of text')
+    .action((opts: FeedsOptions, cmd: Command) => run(async () => fetch({ ...cmd.optsWithGlobals(), ...opts })))
   feeds.command('build')
     .description('build the index from the feeds and write it to a snapshot file')
     .requiredOption('-o, --output <file>', 'snapshot file to write')
@@ -73,6 +81,26 @@ async function check (opts: FeedsOptions): Promise<number> {
   }
   if (failed.length > 0) return 2
   return s.feeds.some((f) => f.skipped > 0) ? 1 : 0
+}
+
+async function fetch (opts: FeedsOptions): Promise<number> {
+  const config = await loadConfig(opts.config, { feeds: opts.feeds, feedCache: opts.output })
+  const remote = FeedFetcher.remote(await expandFeedSources(config, { keepMissing: true }))
+  if (remote.length === 0) {
+    throw new FeedmatchError('FM_ERR_USAGE', `${opts.config ?? 'the configuration'} names no remote feed (url: or taxii:); there is nothing to fetch`)
+  }
+  const fetcher = new FeedFetcher(remote, () => undefined)
+  const outcomes = []
+  for (const f of remote) outcomes.push(await fetcher.fetch(f))
+  if (opts.json === true) process.stdout.write(JSON.stringify({ cache: config.feeds.cache, feeds: outcomes }, null, 2) + '\n')
+  else {
+    for (const o of outcomes) {
+      const what = o.status === 'failed' ? `FAILED ${o.error?.code ?? ''}: ${o.error?.message ?? ''}` : o.status === 'updated' ? `downloaded, ${o.records ?? 0} records` : 'unchanged at its source'
+      process.stdout.write(`${o.feed}: ${what} (${Math.round(o.ms)} ms)\n`)
+    }
+    process.stdout.write(`into ${config.feeds.cache}\n`)
+  }
+  return outcomes.some((o) => o.status === 'failed') ? 2 : 0
 }
 
 async function build (opts: FeedsOptions): Promise<number> {
