@@ -1,3 +1,4 @@
+import { ERROR_CODES, FeedmatchError, type ErrorCode } from '../errors.js'
 import { FeedFetcher } from '../feeds/remote/scheduler.js'
 import { fileURLToPath } from 'node:url'
 import { loadConfig } from '../config/load.js'
@@ -68,4 +69,20 @@ export async function openFeeds (opts: FeedOptions): Promise<OpenedFeeds> {
     }
   }
   return { config: effective, index: new FeedIndex(build.handle), build, loadMs: performance.now() - started }
+}
+
+/**
+ * For commands whose answer would be wrong without every feed (`lookup`, `scan`): a feed that
+ * failed to load (unreadable, 0 records, shrunk) fails the command with exit code 2, instead of a
+ * scan that finds nothing and exits 0.
+ */
+export function requireAllFeeds (opened: OpenedFeeds): OpenedFeeds {
+  const failed = opened.build?.failed ?? []
+  if (failed.length > 0) {
+    const f = failed[0]
+    // The first failure's own code, so that its hint is the one that helps (FM_ERR_FEED_EMPTY...).
+    const code = (f.code in ERROR_CODES ? f.code : 'FM_ERR_FEED_READ') as ErrorCode
+    throw new FeedmatchError(code, `${failed.length} feed(s) failed to load, first "${f.name}": ${f.message}`)
+  }
+  return opened
 }

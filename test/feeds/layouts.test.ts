@@ -145,3 +145,16 @@ test('MISP: attributes marked to_ids false are not indexed (counted as filtered)
   })
   assert.match(check, /"filtered":\s*1/)
 })
+
+test('scan and lookup fail with exit 2 when a feed loads 0 records, instead of finding nothing', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'feedmatch-empty-'))
+  await writeFile(join(dir, 'empty.txt'), '# only comments today\n')
+  await writeFile(join(dir, 'log.txt'), 'deny 203.0.113.51\n')
+  for (const args of [['scan', '--feeds', join(dir, 'empty.txt'), '--feeds', at('feodo.csv'), join(dir, 'log.txt')], ['lookup', '--feeds', join(dir, 'empty.txt'), '203.0.113.51']]) {
+    const r = await new Promise<{ code: number, stderr: string }>((resolve) => {
+      execFile(process.execPath, [CLI, ...args], { cwd: ROOT }, (err, _stdout, stderr) => resolve({ code: err === null ? 0 : (err as { code?: number }).code ?? -1, stderr }))
+    })
+    assert.equal(r.code, 2, args[0])
+    assert.match(r.stderr, /FM_ERR_FEED_EMPTY: 1 feed\(s\) failed to load, first "empty"/)
+  }
+})

@@ -6,6 +6,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { zipSync } from 'fflate'
+import { promisify } from 'node:util'
+import { createServer as createHttpsServer } from 'node:https'
+import { createServer as createHttpServer } from 'node:http'
+import { connect, type AddressInfo, type Socket } from 'node:net'
+import { skipWithout } from '../helpers/peers.js'
 import { validateConfig } from '../../src/config/load.js'
 import { expandFeedSources } from '../../src/config/feed-sources.js'
 import { fetchFeed } from '../../src/feeds/remote/fetch.js'
@@ -184,4 +189,48 @@ test('config: a URL written as a path is refused with the fix; path, url and tax
     { code: 'FM_ERR_CONFIG', message: /expected one of path:, url: or taxii:; found 2/ })
   assert.throws(() => validateConfig({ feeds: { sources: [{ taxii: { collection: 'c' } }] } }, 'test'),
     { code: 'FM_ERR_CONFIG', message: /taxii\.apiRoot or taxii\.discovery/ })
+})
+
+test('HTTPS with the feed\'s own CA bundle, through an HTTP CONNECT proxy; without the CA the download fails', { skip: skipWithout('openssl', 'openssl') }, async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'feedmatch-https-'))
+  const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')]
+  await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
+    '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'])
+  const https = createHttpsServer({ key: await readFile(key), cert: await readFile(cert) }, (_req, res) => res.end(NETSET))
+  await new Promise<void>((resolve) => https.listen(0, '127.0.0.1', resolve))
+  // A CONNECT proxy, as corporate proxies are: it tunnels bytes and counts the tunnels.
+  const tunnels: string[] = []
+  const proxy = createHttpServer()
+  proxy.on('connect', (req, client: Socket, head: Buffer) => {
+    tunnels.push(String(req.url))
+    const [host, port] = String(req.url).split(':')
+    const upstream = connect(Number(port), host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
+      upstream.write(head)
+      upstream.pipe(client)
+      client.pipe(upstream)
+    })
+    upstream.on('error', () => client.destroy())
+    client.on('error', () => upstream.destroy())
+  })
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve))
+  try {
+    const url = `https://127.0.0.1:${(https.address() as AddressInfo).port}/level1.netset`
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`
+    const { feeds: [trusted, untrusted] } = await feedsOf([
+      { url, name: 'trusted', ca: cert, proxy: proxyUrl, retries: 0 },
+      { url, name: 'untrusted', retries: 0 }
+    ])
+    const ok = await fetchFeed(trusted)
+    assert.equal(ok.status, 'updated', JSON.stringify(ok))
+    assert.equal(await readFile(trusted.path, 'utf8'), NETSET)
+    assert.deepEqual(tunnels, [`127.0.0.1:${(https.address() as AddressInfo).port}`])
+    const refused = await fetchFeed(untrusted)
+    assert.equal(refused.status, 'failed')
+    assert.match(refused.error?.message ?? '', /self.signed|certificate/i)
+  } finally {
+    https.closeAllConnections()
+    proxy.closeAllConnections()
+    await Promise.all([new Promise((resolve) => https.close(resolve)), new Promise((resolve) => proxy.close(resolve))])
+  }
 })

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
-import { openFeeds, type FeedOptions } from '../open-feeds.js'
+import { openFeeds, requireAllFeeds, type FeedOptions } from '../open-feeds.js'
 import { indicatorLines, lookupEntries } from '../../match/query.js'
 import { FeedmatchError } from '../../errors.js'
 import { csvLine, flatContext, table } from '../render.js'
@@ -40,11 +40,7 @@ async function lookup (args: string[], opts: LookupOptions): Promise<number> {
   }
   if (queries.length === 0) throw new FeedmatchError('FM_ERR_USAGE', 'lookup: give at least one indicator, or -f FILE')
 
-  const { index, build } = await openFeeds(opts)
-  if (build !== undefined && build.failed.length > 0) {
-    const f = build.failed[0]
-    throw new FeedmatchError('FM_ERR_FEED_READ', `${build.failed.length} feed(s) failed to load, first "${f.name}": ${f.message}`)
-  }
+  const { index } = requireAllFeeds(await openFeeds(opts))
   const results = lookupEntries(index, queries)
   const matched = results.some((r) => r.matches.length > 0)
   const out: string[] = []

@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander'
 import { syslogOptionsOf } from '../../output/syslog.js'
-import { openFeeds } from '../open-feeds.js'
+import { openFeeds, requireAllFeeds } from '../open-feeds.js'
 import { FeedmatchError } from '../../errors.js'
 import { log, setLogLevel } from '../../log.js'
 import { parseOutputTarget, type RawTarget } from '../../config/endpoint.js'
@@ -126,7 +126,7 @@ async function scan (paths: string[], opts: ScanOptions): Promise<number> {
   const pool = new ScanPool(flags.workers ?? config.workers, workerData(config, choice, source))
   let started = false
   try {
-    const { index } = await openFeeds({ config: opts.config, feeds: opts.feeds, snapshot: opts.snapshot })
+    const { index } = requireAllFeeds(await openFeeds({ config: opts.config, feeds: opts.feeds, snapshot: opts.snapshot }))
     const tty = process.stderr.isTTY === true
     let bar: ProgressBar | null = null
     const say = (msg: string, fields: Record<string, unknown> = {}): void => { bar?.clear(); log.warn(fields, msg) }
