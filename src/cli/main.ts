@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, Option, CommanderError } from 'commander'
 import { isFeedmatchError } from '../errors.js'
-import { log } from '../log.js'
+import { log, setLogLevel } from '../log.js'
 import { registerLookup } from './commands/lookup.js'
 import { registerFeeds } from './commands/feeds.js'
 import { registerServe } from './commands/serve.js'
@@ -36,9 +36,20 @@ program
   .option('--feeds <path>', 'add a feed file or a folder of feeds (repeatable)', (v: string, prev: string[] = []) => [...prev, v])
   // Read by log.ts before commander runs (the logger exists first); declared here for --help and validation.
   .addOption(new Option('--log-format <format>', 'the log on stderr: json lines, or short pretty lines (default: pretty on a terminal, else json)').choices(['json', 'pretty']))
+  .option('-v, --verbose', 'scan, lookup, feeds, config: log at info level too (they log warnings and errors only by default)')
   .showHelpAfterError()
   .exitOverride()
   .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+
+// Commands a person runs and reads: quiet unless asked (-v, FEEDMATCH_LOG_LEVEL). serve and
+// verify keep info: their log is their report.
+const QUIET = new Set(['scan', 'lookup', 'feeds', 'config'])
+program.hook('preAction', (_root, action) => {
+  let top = action
+  while (top.parent !== null && top.parent !== program) top = top.parent
+  const verbose = (program.opts() as { verbose?: boolean }).verbose === true
+  if (QUIET.has(top.name()) && !verbose && process.env.FEEDMATCH_LOG_LEVEL === undefined) setLogLevel('warn')
+})
 
 registerServe(program, run)
 registerScan(program, run)

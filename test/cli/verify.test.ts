@@ -211,7 +211,7 @@ test('verify -c with the FortiSIEM connector\'s config: exit 0; what its IPv4-on
     assert.equal(r.code, 0, r.stdout + r.stderr)
     const report = JSON.parse(r.stdout) as JsonReport & { skipped: number, results: Array<Result & { skipped?: string }> }
     assert.equal(report.missing, 0)
-    const skipped = report.results.filter((x) => x.skipped !== undefined).map((x) => x.matched)
+    const skipped = report.results.filter((x) => (x as { skipped?: string }).skipped !== undefined).map((x) => x.matched)
     assert.ok(skipped.length > 0 && skipped.every((m) => m.includes(':')), `skipped are the IPv6 ones: ${skipped.join(' ')}`)
     assert.equal(report.skipped, skipped.length)
     const text = await cli(['verify', '-c', config, '--target', `127.0.0.1:${port}`])

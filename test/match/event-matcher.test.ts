@@ -101,7 +101,7 @@ test('a URL whose host is a listed IP gives the IP as its value, so URL and bare
   const ctx = b.addContext({ feed: 'ips' })
   b.addIp(Uint8Array.of(198, 51, 100, 7), 32, feed, ctx)
   b.addIp(Uint8Array.from(Buffer.from('2604a880000000000000000000000001', 'hex')), 128, feed, ctx)
-  const m = new EventMatcher(new FeedIndex(b.build(1)))
+  const m = new EventMatcher(new FeedIndex(b.build(1)), 100)
   const generic = compileExtractor({ name: 'g', preset: 'generic', normalize: [], rules: [] })
   const scan = (text: string): string[] => {
     const out: Detection[] = []

@@ -72,7 +72,7 @@ test('renderer frames: detections warning, service events notice, finished info,
   const r = createRenderer({ preset: 'kv', ruleNames: [], version: '1', syslog: { ...base, header: 'rfc5424', framing: 'lf' } })
   const d = r.detectionFrame({
     time: T, feed: 'f', category: 'c', type: 'ip', matched: '1.2.3.4', value: '1.2.3.4', rule: 'IP',
-    context: {}, actionable: [], sourceIp: '5.6.7.8', rules: {},
+    context: {}, actionable: [], sourceIp: '5.6.7.8', rules: {}, obfuscation: [],
   })
   assert.equal(d, '<132>1 2024-01-05T03:04:05.678Z fm-host feedmatch 4242 detection - feed=f category=c type=ip matched=1.2.3.4 value=1.2.3.4 rule=IP src=5.6.7.8 context=-\n')
   assert.ok(r.alertFrame({ time: T, alert: 'started', context: {} }).startsWith('<133>1 2024-01-05T03:04:05.678Z fm-host feedmatch 4242 service - alert=started'))

@@ -1,6 +1,5 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Detection } from '../../src/match/detection.js'
 import {
   compileAlertTemplate, compileDetectionTemplate, compileFinishedTemplate, type TemplateFormat,
 } from '../../src/output/template.js'
