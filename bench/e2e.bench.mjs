@@ -61,7 +61,7 @@ async function customRuleRow ({ quick, corpus, feedFiles }) {
 
 /** Issue 4's .gz archive set: the corpus in 4 gzip parts (made on first use, reused), zcat and scan on it. */
 async function gzRun ({ quick, corpus, feedFiles, meta }) {
-  const set = await ensureGzSet(corpus, quick)
+  const set = await ensureGzSet(corpus)
   if (set.generatedMs > 0) console.log(`  gz archive set made in ${(set.generatedMs / 1000).toFixed(1)} s (${set.dir}, reused next time)`)
   const r = await runGzBench({ quick, gzDir: set.dir, feedFiles, lines: meta.lines, expectedDetections: meta.expectedDetections })
   return { ...r, generatedMs: set.generatedMs }

@@ -121,11 +121,10 @@ export function gzSetOf (dir) {
  * again when the corpus is newer than a part or the parts do not inflate to its size. Written in a
  * scratch folder renamed into place, so a run cut short never leaves a partial set. The parts are
  * compressed with node's zlib (on the libuv pool), as many at a time as there are cores (at most
- * 4): the 500 MB set (100 MB of gzip) took 5 s here on 2 cores. `quick` changes nothing: the
- * corpus file says which.
+ * 4): the 500 MB set (100 MB of gzip) took 5 s here on 2 cores.
  * Returns { dir, files, bytes (compressed), rawBytes, generatedMs }.
  */
-export async function ensureGzSet (corpusFile, quick = false) {
+export async function ensureGzSet (corpusFile) {
   const name = basename(corpusFile).replace(/\.log$/, '')
   const dir = join(CORPUS, `${name}-gz`)
   const corpus = statSync(corpusFile)

@@ -58,7 +58,7 @@ export interface JsonSniff {
  * head may end anywhere, so every step checks that the value it looks at is complete.
  */
 export function sniffJson (head: string): JsonSniff {
-  let i = skipWs(head, head.charCodeAt(0) === 0xfeff ? 1 : 0)
+  const i = skipWs(head, head.charCodeAt(0) === 0xfeff ? 1 : 0)
   if (head[i] === '[') return { top: 'array', ndjson: false, ...firstElement(head, i) }
   if (head[i] !== '{') return { top: 'none', ndjson: false }
   const end = valueEnd(head, i)

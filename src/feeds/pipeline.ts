@@ -65,7 +65,7 @@ export async function loadFeed (builder: IndexBuilder, feed: ResolvedFeed, now =
     name: feed.name,
     category: feed.category,
     role: feed.role,
-    actionable: { ...(feed.actionable ?? {}) },
+    actionable: { ...feed.actionable },
     path: feed.path,
     format,
     records: 0,

@@ -240,6 +240,8 @@ export class Spool {
     if (!journal) {
       // Overflow mode: what is read is done. Delete a finished segment now (even the one being
       // appended to: the next append starts a new one), so the disk bound frees up soon.
+      // A copy: #remove takes segments out of #segs while this walks them.
+      // oxlint-disable-next-line unicorn/no-useless-spread
       for (const seg of [...this.#segs]) {
         if (seg.done === seg.read) continue
         seg.done = seg.read

@@ -32,9 +32,9 @@ export class FeedServer {
   private constructor (private readonly server: Server) {}
 
   static async start (): Promise<FeedServer> {
-    let self: FeedServer | undefined
-    const server = createServer((req, res) => { void self?.answer(req, res) })
-    self = new FeedServer(server)
+    const holder: { self?: FeedServer } = {}
+    const server = createServer((req, res) => { void holder.self?.answer(req, res) })
+    const self = holder.self = new FeedServer(server)
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     return self
   }
