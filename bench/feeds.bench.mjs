@@ -23,7 +23,7 @@ export function benchIndicators (count) {
 export async function runFeedsBench ({ quick = false } = {}) {
   const count = quick ? 100_000 : 1_000_000
   const dir = benchIndicators(count)
-  const { buildGeneration } = await import(dist('index/generation.js'))
+  const { buildGeneration } = await import(dist('feeds/build.js'))
   const { FeedIndex } = await import(dist('index/feed-index.js'))
   const { writeSnapshot, readSnapshot } = await import(dist('index/snapshot.js'))
   const files = (await readdir(dir)).filter((f) => f.endsWith('.json'))

@@ -13,7 +13,7 @@ const MB = 2 ** 20
 
 /** Child: build from the feeds in `dir`, write the snapshot to `snap`; prints one JSON line. */
 async function buildChild (dir, snap) {
-  const { buildGeneration } = await import(dist('index/generation.js'))
+  const { buildGeneration } = await import(dist('feeds/build.js'))
   const { FeedIndex } = await import(dist('index/feed-index.js'))
   const { writeSnapshot } = await import(dist('index/snapshot.js'))
   const files = (await readdir(dir)).filter((f) => f.endsWith('.json'))

@@ -6,7 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { pathToFileURL } from 'node:url'
 import { Bench } from 'tinybench'
 
-const dist = (p) => new URL(`../dist/output/${p}`, import.meta.url).href
+const dist = (p) => new URL(`../dist/render/${p}`, import.meta.url).href
 
 const PRESETS = ['alienvault', 'fortisiem', 'arcsight', 'qradar', 'ecs', 'kv']
 const RULES = ['RE_URL', 'SRC_IP', 'RE_IP', 'RE_HASH', 'RE_MD5', 'DeviceIp', 'Device', 'Product', 'UserName', 'Id']

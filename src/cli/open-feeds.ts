@@ -4,10 +4,10 @@ import { fileURLToPath } from 'node:url'
 import { loadConfig } from '../config/load.js'
 import { expandFeedSources } from '../config/feed-sources.js'
 import type { Config, ConfigOverrides } from '../config/types.js'
-import { buildGeneration } from '../index/generation.js'
+import { buildGeneration } from '../feeds/build.js'
 import { readSnapshot } from '../index/snapshot.js'
 import { FeedIndex } from '../index/feed-index.js'
-import type { BuildResponse } from '../index/build-worker.js'
+import type { BuildResponse } from '../workers/build-worker.js'
 import { log } from '../log.js'
 
 /** The demo feeds shipped in the package, used when neither a config nor `--feeds` names any. */

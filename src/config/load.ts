@@ -10,7 +10,7 @@ import { FeedmatchError } from '../errors.js'
 import type { Seg } from './messages.js'
 import type { Config, ConfigOverrides } from './types.js'
 import { FEED_FORMATS } from './types.js'
-import { FEED_PRESET_NAMES } from '../feeds/presets.js'
+import { FEED_PRESET_NAMES } from './feed-presets.js'
 import { validateWith } from './validate.js'
 
 /** What a config file holds, and how to find the line of a value in it. */

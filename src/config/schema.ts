@@ -6,9 +6,8 @@
  *   schema alone would make a poor sentence (`a duration like 30s` rather than "a string or integer").
  * Durations and URLs stay strings here; validate.ts turns them into milliseconds and objects.
  */
-import { INDICATOR_KINDS } from '../feeds/record.js'
-import { FEED_FORMATS, RULE_TYPES } from './types.js'
-import { FEED_PRESET_NAMES } from '../feeds/presets.js'
+import { FEED_FORMATS, INDICATOR_KINDS, RULE_TYPES } from './types.js'
+import { FEED_PRESET_NAMES } from './feed-presets.js'
 
 function oneOf (values: readonly string[], def?: string): Record<string, unknown> {
   return { type: 'string', enum: values, ...(def === undefined ? {} : { default: def }) }

@@ -4,7 +4,6 @@
  * The fields are not marked `readonly` because they feed contracts typed with plain arrays
  * (ParserOptions and friends); the freeze enforces it at run time instead.
  */
-import type { IndicatorKind } from '../feeds/record.js'
 import type { FeedRole } from '../index/types.js'
 import type { RuleType } from '../extract/types.js'
 
@@ -138,6 +137,11 @@ export interface SpoolConfig {
   fsyncInterval: number
 }
 
+/** The kind of an indicator as a feed states it (src/feeds/record.ts says what each means). */
+export type IndicatorKind = 'md5' | 'sha1' | 'sha256' | 'hash' | 'ip' | 'domain' | 'host' | 'url' | 'auto'
+
+export const INDICATOR_KINDS: readonly IndicatorKind[] = ['md5', 'sha1', 'sha256', 'hash', 'ip', 'domain', 'host', 'url', 'auto']
+
 /** Feed file formats. */
 export type FeedFormat = 'kaspersky' | 'json' | 'xml' | 'csv' | 'stix2' | 'misp' | 'list'
 
@@ -183,7 +187,7 @@ export interface FeedConfig {
   name?: string
   /** Undefined when not configured: the feed loader detects it. */
   format?: FeedFormat
-  /** A named layout (src/feeds/presets.ts), already applied: its format and mapping are set here. */
+  /** A named layout (src/config/feed-presets.ts), already applied: its format and mapping are set here. */
   preset?: string
   category?: string
   records?: string

@@ -3,7 +3,7 @@
  * that say where a file goes, and the template of a preset as the service would use it.
  */
 import type { Config } from '../config/types.js'
-import { getPreset, type Preset, type PresetName } from '../output/presets.js'
+import { getPreset, type Preset, type PresetName } from '../render/presets.js'
 
 /** The SIEMs `feedmatch connector` writes files for. */
 export const CONNECTOR_NAMES = ['alienvault', 'fortisiem', 'arcsight', 'qradar', 'splunk', 'elastic'] as const

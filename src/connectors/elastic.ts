@@ -9,7 +9,7 @@ import { hashComment, placeholders, tcpUrl, verifySteps, whereHeader, yamlQuote,
 export const FILEBEAT_PORT = 9516
 
 /**
- * The RFC 5424 header as output/syslog.ts writes it (`<PRI>1 TIME HOST APP PROCID MSGID - MSG`,
+ * The RFC 5424 header as render/syslog.ts writes it (`<PRI>1 TIME HOST APP PROCID MSGID - MSG`,
  * structured data always `-`); the last key takes the rest of the line, JSON spaces included.
  */
 // The header's timestamp is skipped (`%{?...}`): ECS has no log.syslog.timestamp, and the JSON's

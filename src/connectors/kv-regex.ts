@@ -1,7 +1,7 @@
 /**
  * Regular expressions that read key=value output back, derived from the template text itself, so
  * a parser made from them cannot drift from what `serve` renders. They rely on the `kv` escaping
- * (output/escape.ts): a value holds no unescaped `=`, so the lazy value group
+ * (render/escape.ts): a value holds no unescaped `=`, so the lazy value group
  * `(?:[^\\=]|\\.)*?` cannot run past the next ` key=`; the last field takes the rest of the line.
  */
 import { FeedmatchError } from '../errors.js'

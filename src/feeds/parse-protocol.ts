@@ -1,6 +1,6 @@
 /**
  * The messages between a build thread and the parse thread of a large feed's load
- * (src/feeds/parse-thread.ts and src/feeds/parse-worker.ts). Kept apart from the worker entry,
+ * (src/feeds/parse-thread.ts and src/workers/parse-worker.ts). Kept apart from the worker entry,
  * which starts parsing as soon as it is imported in a thread.
  */
 import type { ResolvedFeed } from '../config/feed-sources.js'

@@ -1,9 +1,9 @@
 /**
- * The build-thread side of a large feed's load: a parse thread (src/feeds/parse-worker.ts) reads
+ * The build-thread side of a large feed's load: a parse thread (src/workers/parse-worker.ts) reads
  * the feed and posts chunks of prepared records, which this side indexes while the next ones are
  * parsed. Parsing, normalizing and packing are about three quarters of a build and indexing the
  * rest, so one parse thread alone leaves this one idle half the time: the next feed's parse
- * thread starts while the current feed loads (src/index/build-worker.ts), running ahead by at
+ * thread starts while the current feed loads (src/workers/build-worker.ts), running ahead by at
  * most a window of chunks, which wait here until load() takes them.
  */
 import { Worker } from 'node:worker_threads'
@@ -37,7 +37,7 @@ export class ParseThread {
   /** Starts the thread now: it parses until its window is full, then waits for load(). */
   constructor (private readonly feed: ResolvedFeed, format: FeedFormat, now: number, chunkBytes = CHUNK_BYTES) {
     const req: ParseRequest = { feed, format, now, chunkBytes, maxInFlight: MAX_IN_FLIGHT }
-    this.worker = new Worker(workerUrl('parse-worker', import.meta.url), { workerData: req })
+    this.worker = new Worker(workerUrl('parse-worker'), { workerData: req })
     const where = `feed "${feed.name}" (${feed.path})`
     const push = (ev: ParseEvent): void => {
       if (this.handle !== undefined) this.handle(ev)

@@ -8,9 +8,9 @@
  * `auto` means `url` when the value has `/`, `?` or `*`, else `domain` (DESIGN.md section 3),
  * except that a value that parses as an IP address or network is an `ip`.
  */
-export type IndicatorKind = 'md5' | 'sha1' | 'sha256' | 'hash' | 'ip' | 'domain' | 'host' | 'url' | 'auto'
-
-export const INDICATOR_KINDS: readonly IndicatorKind[] = ['md5', 'sha1', 'sha256', 'hash', 'ip', 'domain', 'host', 'url', 'auto']
+export type { IndicatorKind } from '../config/types.js'
+export { INDICATOR_KINDS } from '../config/types.js'
+import type { IndicatorKind } from '../config/types.js'
 
 /** One indicator of a record: a Kaspersky hash record carries MD5, SHA1 and SHA256 at once. */
 export interface RawIndicator {

@@ -4,7 +4,7 @@
  * the source whose rules extract. Errors are FM_ERR_USAGE naming the flag.
  */
 import { FeedmatchError } from '../errors.js'
-import { PRESET_NAMES, getPreset } from '../output/presets.js'
+import { PRESET_NAMES, getPreset } from '../render/presets.js'
 import type { SourceSpec } from '../extract/types.js'
 import type { RecordFormat } from './protocol.js'
 

@@ -3,7 +3,7 @@
  * bar redraws on a timer, never per result, so a fast scan does not spend itself on drawing.
  */
 import type { WriteStream } from 'node:tty'
-import { humanBytes } from '../cli/render.js'
+import { humanBytes } from '../util/text.js'
 import type { ScanStats } from './stats.js'
 
 const REDRAW_MS = 200

@@ -17,7 +17,7 @@ import type { MessagePort } from 'node:worker_threads'
 import { pack, unpack } from 'msgpackr'
 import type { GenerationHandle } from '../index/types.js'
 import type { SourceSpec } from '../extract/types.js'
-import type { RendererOptions } from '../output/renderer.js'
+import type { RendererOptions } from '../render/renderer.js'
 import type { MatchCounters } from '../match/event-matcher.js'
 
 /**

@@ -4,8 +4,8 @@
  * `frame` go through the same renderer (templates, presets, syslog framing) as `serve`.
  */
 import type { Detection } from '../match/detection.js'
-import type { Renderer } from '../output/renderer.js'
-import { csvField } from '../cli/render.js'
+import type { Renderer } from '../render/renderer.js'
+import { csvField } from '../util/text.js'
 import type { RecordFormat } from './protocol.js'
 
 /** The CSV header line (the main thread writes it once). */

@@ -5,7 +5,7 @@
  */
 import { MessageChannel } from 'node:worker_threads'
 import { FeedmatchError } from '../errors.js'
-import type { ScanPool } from '../pool/scan-pool.js'
+import type { ScanPool } from './scan-pool.js'
 import type { FeedMeta, GenerationHandle } from '../index/types.js'
 import { expandInputs } from './inputs.js'
 import { planTasks, type PlannedTask } from './plan.js'

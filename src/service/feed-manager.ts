@@ -1,13 +1,13 @@
 import { statSync, watch, type FSWatcher } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { EventEmitter } from 'node:events'
-import { buildGeneration } from '../index/generation.js'
+import { buildGeneration } from '../feeds/build.js'
 import { readSnapshot } from '../index/snapshot.js'
 import { expandFeedSources } from '../config/feed-sources.js'
 import type { Config } from '../config/types.js'
 import type { GenerationHandle } from '../index/types.js'
 import type { FeedLoadResult } from '../feeds/pipeline.js'
-import type { FeedFailure } from '../index/build-worker.js'
+import type { FeedFailure } from '../workers/build-worker.js'
 
 /** What one (re)load did, for service events and the log. */
 export interface LoadReport {

@@ -2,7 +2,7 @@ import { REFANG_STEPS } from '../match/normalize/refang.js'
 import { parseIp, parseIpNetworks } from '../match/normalize/ip.js'
 import type { SourceConfig } from '../config/types.js'
 import type { SourceSpec } from '../extract/types.js'
-import type { Peer } from '../input/batch.js'
+import type { Peer } from '../pipeline/batch.js'
 
 /** Remembered sender addresses; beyond this the cache starts over (bounded memory). */
 const CACHE_MAX = 10_000

@@ -5,10 +5,10 @@
  * are thrown away. Every match worker and the main thread's batching and result handling get
  * compiled before the listeners open; and a pool that does not answer fails the start.
  */
-import { Dispatcher, type DispatcherOptions, type FrameSink } from './dispatcher.js'
-import type { MatchPool } from '../pool/pool.js'
-import type { MatchTask } from '../pool/protocol.js'
-import type { Peer } from '../input/batch.js'
+import { Dispatcher, type DispatcherOptions, type FrameSink } from '../pipeline/dispatcher.js'
+import type { MatchPool } from '../pipeline/match-pool.js'
+import type { MatchTask } from '../pipeline/protocol.js'
+import type { Peer } from '../pipeline/batch.js'
 import { indicatorSamples } from '../index/samples.js'
 import { WARMUP_TEXT_BYTES, warmupText } from '../match/warmup.js'
 import { FeedmatchError } from '../errors.js'

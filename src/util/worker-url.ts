@@ -1,6 +1,6 @@
 /**
- * The URL of a worker entry file beside `base` (pass `import.meta.url`). The compiled CLI runs
- * `dist/.../x.js`. Tests run the sources through tsx, but Node 20 does not carry `--import tsx`
+ * The URL of a worker entry file of src/workers/ (`name` without extension). The compiled CLI runs
+ * `dist/workers/x.js`. Tests run the sources through tsx, but Node 20 does not carry `--import tsx`
  * into worker threads, so from `src/.../y.ts` this points at the compiled twin in `dist/`
  * (`npm test` builds first): the data crossing threads is plain, so both sides agree.
  * A `dist/` older than `src/` would run yesterday's workers against today's main thread without
@@ -14,9 +14,9 @@ import { FeedmatchError } from '../errors.js'
 
 let checked = false
 
-export function workerUrl (name: string, base: string): URL {
-  if (!base.endsWith('.ts')) return new URL(`./${name}.js`, base)
-  const dist = base.replace(/\/src\/((?:[^/]+\/)*)[^/]+\.ts$/, '/dist/$1')
+export function workerUrl (name: string): URL {
+  const here = import.meta.url
+  if (!here.endsWith('.ts')) return new URL(`../workers/${name}.js`, here)
   if (!checked) {
     checked = true
     const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -25,7 +25,7 @@ export function workerUrl (name: string, base: string): URL {
       throw new FeedmatchError('FM_ERR_WORKER', `dist/ is older than src/ (${stale}): workers run from dist/, run \`npm run build\` first (npm test does)`)
     }
   }
-  return new URL(`./${name}.js`, dist)
+  return new URL(`../../dist/workers/${name}.js`, here)
 }
 
 // The first source file whose compiled twin is missing or older, or null.

@@ -1,5 +1,5 @@
 /**
- * Small readers for the field syntaxes of the output presets, the inverse of src/output/escape.ts:
+ * Small readers for the field syntaxes of the output presets, the inverse of src/render/escape.ts:
  * key=value (kv and alienvault), the CEF header and extension, LEEF 1.0 and 2.0 attributes. They
  * read what feedmatch writes and the usual variants of the same formats; they are not validators.
  */

@@ -1,6 +1,6 @@
 /**
  * The reply stream of a reply-back connection, cut back into messages. The service writes replies
- * with its output's framing and syslog header (src/output/syslog.ts), so a reader must undo both
+ * with its output's framing and syslog header (src/render/syslog.ts), so a reader must undo both
  * whatever the configuration chose: LF or RFC 6587 octet counting, RFC 5424, RFC 3164 or no header.
  */
 import { FeedmatchError } from '../errors.js'

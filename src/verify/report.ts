@@ -5,7 +5,7 @@
  * on `feed` and on `category` where both sides name them, else on whichever each side names (a
  * feed's category defaults to its name, and the alienvault and CEF presets carry only the category).
  */
-import { table } from '../cli/render.js'
+import { table } from '../util/text.js'
 import type { Exchange, ReturnedDetection, Target } from './client.js'
 import type { ExpectedDetection, VerifyEvent } from './inputs.js'
 

@@ -137,7 +137,7 @@ export function hostileRecords (): Map<string, Record<string, unknown>> {
   return new Map(recs.map((r) => [String(r.mask ?? r.MD5 ?? r.ip).toLowerCase(), r]))
 }
 
-/** A value as the output templates print it (output/template.ts valueText). */
+/** A value as the output templates print it (render/template.ts valueText). */
 export function valueText (v: unknown): string {
   return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v)
 }

@@ -19,7 +19,7 @@ import { skipWithout } from '../helpers/peers.js'
 const SERVICE_EVENTS = new Set(['started', 'stopping', 'feeds_updated', 'feed_failed', 'output_lost', 'output_regained', 'events_dropped'])
 
 // The guide's detection format, written out here rather than taken from the preset, with the kv
-// value rule of output/escape.ts: any character but `\` and `=`, or an escape pair.
+// value rule of render/escape.ts: any character but `\` and `=`, or an escape pair.
 const V = String.raw`((?:[^\\=]|\\.)*?)`
 const DETECTION = new RegExp(String.raw`feedmatch\[\d+\]: category=${V} detected=${V} url=${V} src=${V} ip=${V} hash=${V} context=(.*)$`)
 const SERVICE = new RegExp(String.raw`feedmatch\[\d+\]: alert=${V} context=(.*)$`)

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { ESCAPE_NAMES, escaper } from '../../src/output/escape.js'
+import { ESCAPE_NAMES, escaper } from '../../src/render/escape.js'
 
 const CONTROL = /[\x00-\x1f\x7f]/
 

@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import type { Detection } from '../../src/match/detection.js'
-import { createRenderer, type Renderer } from '../../src/output/renderer.js'
+import { createRenderer, type Renderer } from '../../src/render/renderer.js'
 import { sampleDetection } from './fixtures.js'
 
 const HOSTILE = 'a|b=c\\d\ne\rf"g\th\0i\x7f é 😀 key=val \\= \\| %Date% end\\'

@@ -1,8 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Detection } from '../../src/match/detection.js'
-import { createRenderer, type RendererOptions } from '../../src/output/renderer.js'
-import { PRESET_NAMES, feedmatchVersion, getPreset } from '../../src/output/presets.js'
+import { createRenderer, type RendererOptions } from '../../src/render/renderer.js'
+import { PRESET_NAMES, feedmatchVersion, getPreset } from '../../src/render/presets.js'
 import { sampleDetection } from './fixtures.js'
 
 const T = Date.UTC(2024, 0, 5, 3, 4, 5, 678)

@@ -2,8 +2,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 // RFC 3164 timestamps are local time: pin the zone before the first date is formatted.
 process.env.TZ = 'UTC'
-const { createFramer, isoTime, rfc3164Time, SEVERITY } = await import('../../src/output/syslog.js')
-const { createRenderer } = await import('../../src/output/renderer.js')
+const { createFramer, isoTime, rfc3164Time, SEVERITY } = await import('../../src/render/syslog.js')
+const { createRenderer } = await import('../../src/render/renderer.js')
 
 const T = Date.UTC(2024, 0, 5, 3, 4, 5, 678)
 const base = { hostname: 'fm-host', appName: 'feedmatch', facility: 16, procId: 4242 }

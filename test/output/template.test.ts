@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import {
   compileAlertTemplate, compileDetectionTemplate, compileFinishedTemplate, type TemplateFormat,
-} from '../../src/output/template.js'
+} from '../../src/render/template.js'
 import { ISO, T, sampleDetection } from './fixtures.js'
 
 const detection = sampleDetection

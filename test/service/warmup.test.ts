@@ -38,7 +38,7 @@ it('match workers that cannot start: FM_ERR_WORKER and exit 2, at once, instead 
   const dir = await tempDir()
   try {
     await cp(join(ROOT, 'dist'), join(dir.path, 'dist'), { recursive: true })
-    await rm(join(dir.path, 'dist/pool/match-worker.js'))
+    await rm(join(dir.path, 'dist/workers/match-worker.js'))
     await symlink(join(ROOT, 'node_modules'), join(dir.path, 'node_modules'))
     const svc = await ServiceProcess.start(['--feeds', DEMO_FEEDS, '--listen', 'tcp://127.0.0.1:0', '--output', 'stdout'], { script: join(dir.path, 'dist/cli/main.js'), noWait: true })
     const timer = setTimeout(() => svc.kill(), 45_000)

@@ -1,9 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Detection } from '../../src/match/detection.js'
-import { createRenderer } from '../../src/output/renderer.js'
-import { PRESET_NAMES } from '../../src/output/presets.js'
-import type { SyslogOptions } from '../../src/output/syslog.js'
+import { createRenderer } from '../../src/render/renderer.js'
+import { PRESET_NAMES } from '../../src/render/presets.js'
+import type { SyslogOptions } from '../../src/render/syslog.js'
 import { ReplyFramer } from '../../src/verify/frames.js'
 import { readReply, type Reply } from '../../src/verify/reply.js'
 
@@ -66,7 +66,7 @@ for (const preset of PRESET_NAMES) {
   }
 }
 
-// LEEF has no escape and CEF none for tabs: those are lossy by design (src/output/escape.ts).
+// LEEF has no escape and CEF none for tabs: those are lossy by design (src/render/escape.ts).
 test('readReply: line breaks in values come back where the format can carry them', () => {
   const d = { ...detection, category: 'a\nb', matched: 'x\r\ny' }
   const syslog: SyslogOptions = { header: 'none', framing: 'lf', hostname: 'h', appName: 'a', facility: 16 }

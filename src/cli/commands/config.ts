@@ -1,15 +1,15 @@
 import type { Command } from 'commander'
-import { syslogOptionsOf } from '../../output/syslog.js'
+import { syslogOptionsOf } from '../../render/syslog.js'
 import { loadConfig } from '../../config/load.js'
 import type { Config, FeedConfig } from '../../config/types.js'
-import { createRenderer } from '../../output/renderer.js'
+import { createRenderer } from '../../render/renderer.js'
 import { sourceSpecs } from '../../service/sources.js'
 import { namesNoFeeds } from '../open-feeds.js'
 import { existsSync } from 'node:fs'
 import { FeedmatchError } from '../../errors.js'
 import { compileFilter } from '../../feeds/filter.js'
 import { expandFeedSources } from '../../config/feed-sources.js'
-import { buildGeneration } from '../../index/generation.js'
+import { buildGeneration } from '../../feeds/build.js'
 
 /** `feedmatch config check FILE`: validate a configuration file with the one schema. */
 export function registerConfig (program: Command, run: (fn: () => Promise<number>) => void): void {

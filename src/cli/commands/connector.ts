@@ -5,7 +5,7 @@ import { expandFeedSources } from '../../config/feed-sources.js'
 import type { Config } from '../../config/types.js'
 import { CONNECTOR_NAMES, PLACEHOLDER, connectorSummary, isConnectorName, writeConnector, type ConnectorOptions } from '../../connectors/index.js'
 import { FeedmatchError } from '../../errors.js'
-import { feedmatchVersion } from '../../output/presets.js'
+import { feedmatchVersion } from '../../render/presets.js'
 import { DEMO_FEEDS } from '../open-feeds.js'
 
 interface ConnectorCliOptions {

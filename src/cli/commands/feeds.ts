@@ -5,7 +5,7 @@ import { FeedmatchError } from '../../errors.js'
 import { loadConfig } from '../../config/load.js'
 import { expandFeedSources } from '../../config/feed-sources.js'
 import { FeedFetcher } from '../../feeds/remote/scheduler.js'
-import { humanBytes, table } from '../render.js'
+import { humanBytes, table } from '../../util/text.js'
 import type { FeedMeta } from '../../index/types.js'
 
 interface FeedsOptions extends FeedOptions { output?: string, json?: boolean }

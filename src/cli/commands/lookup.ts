@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 import { openFeeds, requireAllFeeds, type FeedOptions } from '../open-feeds.js'
 import { indicatorLines, lookupEntries } from '../../match/query.js'
 import { FeedmatchError } from '../../errors.js'
-import { csvLine, flatContext, table } from '../render.js'
+import { csvLine, flatContext, table } from '../../util/text.js'
 
 type LookupFormat = 'table' | 'json' | 'csv'
 

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander'
-import { syslogOptionsOf } from '../../output/syslog.js'
+import { syslogOptionsOf } from '../../render/syslog.js'
 import { openFeeds, requireAllFeeds } from '../open-feeds.js'
 import { FeedmatchError } from '../../errors.js'
 import { log, setLogLevel } from '../../log.js'
@@ -14,7 +14,7 @@ import { emitterSink, fileSink, stdoutSink, type Sink } from '../../scan/sink.js
 import { spoolOptions } from '../../output/emitter.js'
 import { CSV_HEADER } from '../../scan/records.js'
 import { ProgressBar, formatSummary, summaryJson } from '../../scan/progress.js'
-import { ScanPool } from '../../pool/scan-pool.js'
+import { ScanPool } from '../../scan/scan-pool.js'
 import { loadConfig } from '../../config/load.js'
 
 interface ScanOptions {

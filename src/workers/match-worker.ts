@@ -1,11 +1,11 @@
 import { Piscina, transferableSymbol, valueSymbol } from 'piscina'
 import { FeedIndex } from '../index/feed-index.js'
 import { compileExtractor, type Extractor } from '../extract/extractor.js'
-import { createRenderer, type Renderer } from '../output/renderer.js'
-import { BatchReader } from '../input/batch.js'
+import { createRenderer, type Renderer } from '../render/renderer.js'
+import { BatchReader } from '../pipeline/batch.js'
 import { EventMatcher, bufferClean, spanChecked } from '../match/event-matcher.js'
 import type { Detection } from '../match/detection.js'
-import { encodeResult, type MatchReply, type WireTask, type WorkerConfig } from './protocol.js'
+import { encodeResult, type MatchReply, type WireTask, type WorkerConfig } from '../pipeline/protocol.js'
 
 // Worker entry: nothing runs at load time (CONVENTIONS.md rule 6). Workers hold no state but
 // views of FeedIndex generations and what they compile from the config, both cached by id.

@@ -3,7 +3,7 @@
  * format and field mapping of a feed as its publisher documents it, so that a user writes one line.
  * Whatever the entry sets itself wins over the preset.
  */
-import type { FeedConfig } from '../config/types.js'
+import type { FeedConfig } from './types.js'
 
 export type FeedPreset = Pick<FeedConfig, 'format' | 'indicators' | 'csv' | 'actionable'> & { description: string }
 

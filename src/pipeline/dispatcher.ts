@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events'
-import { BatchBuffers, BatchBuilder, batchBufferSize, type Peer, type SealedBatch } from '../input/batch.js'
-import type { MatchPool } from '../pool/pool.js'
-import type { MatchResult, MatchTask } from '../pool/protocol.js'
+import { BatchBuffers, BatchBuilder, batchBufferSize, type Peer, type SealedBatch } from './batch.js'
+import type { MatchPool } from './match-pool.js'
+import type { MatchResult, MatchTask } from './protocol.js'
 import type { Connection } from '../input/syslog-tcp.js'
 import type { FeedMeta } from '../index/types.js'
 

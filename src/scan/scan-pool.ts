@@ -3,7 +3,7 @@ import type { MessagePort } from 'node:worker_threads'
 import { Piscina } from 'piscina'
 import { FeedmatchError } from '../errors.js'
 import { workerUrl } from '../util/worker-url.js'
-import { decodeResult, type ScanResult, type ScanTask, type ScanWorkerData } from '../scan/protocol.js'
+import { decodeResult, type ScanResult, type ScanTask, type ScanWorkerData } from './protocol.js'
 
 /**
  * The worker pool of `scan`, beside the MatchPool of `serve` (same engine, another entry file).
@@ -17,7 +17,7 @@ export class ScanPool extends EventEmitter {
     super()
     const n = Math.max(1, Math.floor(threads))
     this.piscina = new Piscina({
-      filename: workerUrl('scan-worker', import.meta.url).href,
+      filename: workerUrl('scan-worker').href,
       minThreads: n,
       maxThreads: n,
       workerData: data,

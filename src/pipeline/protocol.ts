@@ -1,8 +1,8 @@
 import { pack, unpack } from 'msgpackr'
-import type { SealedBatch } from '../input/batch.js'
+import type { SealedBatch } from './batch.js'
 import type { GenerationHandle } from '../index/types.js'
 import type { SourceSpec } from '../extract/types.js'
-import type { RendererOptions } from '../output/renderer.js'
+import type { RendererOptions } from '../render/renderer.js'
 import type { MatchCounters } from '../match/event-matcher.js'
 
 /** What workers need of the configuration; `version` changes on every reload so workers recompile. */

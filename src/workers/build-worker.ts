@@ -1,10 +1,10 @@
 import { parentPort, workerData } from 'node:worker_threads'
 import { FeedmatchError } from '../errors.js'
-import { IndexBuilder } from './builder.js'
-import { FeedIndex } from './feed-index.js'
+import { IndexBuilder } from '../index/builder.js'
+import { FeedIndex } from '../index/feed-index.js'
 import { loadFeed, startFeed, type FeedLoadResult, type FeedStart, type LoadOptions } from '../feeds/pipeline.js'
 import type { ResolvedFeed } from '../config/feed-sources.js'
-import type { GenerationHandle } from './types.js'
+import type { GenerationHandle } from '../index/types.js'
 
 /** What the main thread sends: the feeds to read, the id of the generation to build, the one in service. */
 export interface BuildRequest {

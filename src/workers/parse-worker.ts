@@ -6,10 +6,10 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import { Packr } from 'msgpackr'
-import { ChunkWriter } from './chunk.js'
-import { RecordPreparer, feedReadError, parseFeed } from './prepare.js'
-import { ACK, type ParseMessage, type ParseRequest } from './parse-protocol.js'
-import type { FeedRecord } from './record.js'
+import { ChunkWriter } from '../feeds/chunk.js'
+import { RecordPreparer, feedReadError, parseFeed } from '../feeds/prepare.js'
+import { ACK, type ParseMessage, type ParseRequest } from '../feeds/parse-protocol.js'
+import type { FeedRecord } from '../feeds/record.js'
 
 async function run (req: ParseRequest, port: NonNullable<typeof parentPort>): Promise<void> {
   const prep = new RecordPreparer(req.feed, req.now)

@@ -2,8 +2,8 @@ import { Worker } from 'node:worker_threads'
 import { FeedmatchError, reviveError } from '../errors.js'
 import { workerUrl } from '../util/worker-url.js'
 import type { ResolvedFeed } from '../config/feed-sources.js'
-import type { GenerationHandle } from './types.js'
-import type { BuildRequest, BuildResponse } from './build-worker.js'
+import type { GenerationHandle } from '../index/types.js'
+import type { BuildRequest, BuildResponse } from '../workers/build-worker.js'
 
 let nextGenerationId = 1
 
@@ -26,7 +26,7 @@ export interface BuildOptions {
 export async function buildGeneration (feeds: ResolvedFeed[], opts: BuildOptions = {}): Promise<BuildResponse & { handle: NonNullable<BuildResponse['handle']> }> {
   // Posting the previous handle shares its SharedArrayBuffers with the worker: nothing is copied.
   const req: BuildRequest = { id: nextGenerationId++, feeds, now: opts.now ?? Date.now(), previous: opts.previous, parseThreadMinBytes: opts.parseThreadMinBytes }
-  const worker = new Worker(workerUrl('build-worker', import.meta.url), { workerData: req })
+  const worker = new Worker(workerUrl('build-worker'), { workerData: req })
   const res = await new Promise<BuildResponse>((resolve, reject) => {
     let settled = false
     worker.once('message', (msg: BuildResponse) => { settled = true; resolve(msg) })

@@ -24,7 +24,7 @@ export class MatchPool extends EventEmitter {
     super()
     const threads = Math.max(1, Math.floor(opts.threads))
     this.piscina = new Piscina({
-      filename: workerUrl('match-worker', import.meta.url).href,
+      filename: workerUrl('match-worker').href,
       minThreads: threads,
       maxThreads: threads,
       // Workers run no timers and no async work between tasks, so 'sync' (Atomics.wait while
