@@ -1,3 +1,4 @@
+import type { ComponentReport } from '../util/telemetry.js'
 import net from 'node:net'
 import tls from 'node:tls'
 import { EventEmitter, once } from 'node:events'
@@ -116,6 +117,30 @@ export class TcpListener extends EventEmitter {
 
   constructor (private readonly opts: TcpListenerOptions, private readonly sink: ConnectionEventSink) {
     super()
+  }
+
+  /** The counters in the one vocabulary (util/telemetry.ts): the names metrics and events use. */
+  report (): ComponentReport {
+    const c = this.counters
+    return {
+      component: this.opts.protocol === 'tls' ? 'syslog_tls' : 'syslog_tcp',
+      kind: 'source',
+      received: { events: c.events + c.linesAfterStop, bytes: c.bytes + c.bytesAfterStop },
+      sent: { events: c.events, bytes: c.bytes },
+      dropped: [
+        // Cut at maxEventSize: configured, but what was cut may have held an indicator: a loss to report.
+        { reason: 'truncated', intentional: false, unit: 'events', count: c.truncated },
+        { reason: 'after_stop', intentional: false, unit: 'events', count: c.linesAfterStop },
+        { reason: 'after_stop', intentional: false, unit: 'bytes', count: c.bytesAfterStop },
+        { reason: 'over_max_connections', intentional: true, unit: 'connections', count: c.rejected },
+        { reason: 'over_max_connections_per_source', intentional: true, unit: 'connections', count: c.rejectedPerSource },
+        { reason: 'silent', intentional: true, unit: 'connections', count: c.silentClosed },
+      ],
+      errors: [
+        { type: 'socket', stage: 'receiving', count: c.errors },
+        { type: 'framing', stage: 'receiving', count: c.framingErrors },
+      ],
+    }
   }
 
   /** Starts listening; resolves with the bound port (useful when port 0 was asked for). */

@@ -1,3 +1,4 @@
+import type { ComponentReport } from '../util/telemetry.js'
 import dgram from 'node:dgram'
 import { readFileSync, readlinkSync } from 'node:fs'
 import { listening } from '../util/listen.js'
@@ -31,6 +32,25 @@ const CR = 0x0d
 export class UdpListener {
   readonly counters: UdpCounters = { datagrams: 0, events: 0, bytes: 0, dropped: 0, truncated: 0, errors: 0, kernelDropped: 0 }
   private socket?: dgram.Socket
+
+  /** The counters in the one vocabulary (util/telemetry.ts). */
+  report (): ComponentReport {
+    const c = this.counters
+    return {
+      component: 'syslog_udp',
+      kind: 'source',
+      received: { events: c.events, bytes: c.bytes },
+      // Bytes are counted per datagram, events per event: what went on is counted in events only.
+      sent: { events: c.events - c.dropped, bytes: 0 },
+      dropped: [
+        { reason: 'pipeline_full', intentional: false, unit: 'events', count: c.dropped },
+        { reason: 'kernel_buffer_full', intentional: false, unit: 'events', count: c.kernelDropped },
+        // Cut at maxEventSize: configured, but what was cut may have held an indicator: a loss to report.
+        { reason: 'truncated', intentional: false, unit: 'events', count: c.truncated },
+      ],
+      errors: [{ type: 'socket', stage: 'receiving', count: c.errors }],
+    }
+  }
   private inode: string | null = null
   private dropsTimer?: NodeJS.Timeout
   private dropsAtStart = 0

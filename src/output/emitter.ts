@@ -28,6 +28,7 @@
  * window (a peer that held more than that unread in its own buffers) nothing is guaranteed; TLS
  * is the same.
  */
+import type { ComponentReport } from '../util/telemetry.js'
 import { EventEmitter } from 'node:events'
 import { FeedmatchError } from '../errors.js'
 import { Spool } from './spool.js'
@@ -47,6 +48,24 @@ export { spoolOptions } from './transports/options.js'
 /** Sends Buffers of whole frames to one target; emits 'drain', 'lost' (err), 'regained', 'drop' (reason, bytes), and 'error' for what cannot be retried. */
 export class Emitter extends EventEmitter {
   readonly counters: EmitterCounters = newCounters()
+
+  /**
+   * The counters in the one vocabulary (util/telemetry.ts). Bytes: what write() took, what the
+   * destination took (resends included); drops by reason, none of them asked for by the user
+   * except frames too big for a datagram (the UDP target's own limit).
+   */
+  report (): ComponentReport {
+    const c = this.counters
+    const drops: Array<[DropReason, boolean]> = [['overflow', false], ['oversize', true], ['malformed', false], ['unavailable', false], ['send', false], ['refused', false], ['close', false]]
+    return {
+      component: `output_${this.#o.target.protocol}`,
+      kind: 'sink',
+      received: { events: 0, bytes: c.bytesQueued },
+      sent: { events: c.framesSent, bytes: c.bytesSent },
+      dropped: drops.map(([reason, intentional]) => ({ reason, intentional, unit: 'bytes' as const, count: c.dropped[reason] })),
+      errors: [{ type: 'output', stage: 'sending', count: c.errors }],
+    }
+  }
 
   readonly #o: Settings
   #box = new Outbox(null, this.#outboxHooks())

@@ -4,12 +4,11 @@
  * by prom-client. Counters and gauges are read from a snapshot at scrape time (a registry made per
  * scrape: scrapes are seconds apart, and the snapshot is the one source of the numbers); batch
  * latency is a live histogram in seconds, observed per batch. Checked with `promtool check metrics`.
+ * Every metric name is written out here: none is made from a TypeScript field name, so renaming
+ * a field cannot rename a metric. Components report through util/telemetry.ts.
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { ServiceSnapshot } from './stats.js'
-
-/** Input counters that are levels, not totals. */
-const INPUT_GAUGES = new Set(['open'])
 
 /** Batch latency, accept to emit, in seconds: what the live histogram counts. */
 export class LatencyMetric {
@@ -65,17 +64,26 @@ export async function prometheusText (s: ServiceSnapshot, generation: number, la
     health.filter((f) => f.lastError !== undefined).map((f) => [{ feed: f.feed, code: f.lastError?.code ?? '' }, (f.lastError?.time ?? 0) / 1000]), ['feed', 'code'])
   gauge('feed_stale', '1 while a feed is older than its maxAge.', health.map((f) => [{ feed: f.feed }, f.stale ? 1 : 0]), ['feed'])
   gauge('feed_failing', '1 while the last load or fetch of a feed failed.', health.map((f) => [{ feed: f.feed }, f.failing ? 1 : 0]), ['feed'])
-  for (const [key, n] of entries(s.input)) {
-    if (INPUT_GAUGES.has(key)) gauge(`input_${snake(key)}`, `Inputs (all listeners): ${key}.`, [[{}, n]])
-    else counter(`input_${snake(key)}_total`, `Inputs (all listeners): ${key}.`, [[{}, n]])
-  }
+  // The components in the one vocabulary (util/telemetry.ts): every name here is written out.
+  const comps = s.components ?? []
+  const flow = (dir: 'received' | 'sent', unit: 'events' | 'bytes'): Array<[Labels, number]> =>
+    comps.map((c) => [{ component: c.component, kind: c.kind }, c[dir][unit]])
+  counter('component_received_events_total', 'Events each component received.', flow('received', 'events'), ['component', 'kind'])
+  counter('component_received_bytes_total', 'Bytes each component received.', flow('received', 'bytes'), ['component', 'kind'])
+  counter('component_sent_events_total', 'Events each component sent on (the matcher: detections).', flow('sent', 'events'), ['component', 'kind'])
+  counter('component_sent_bytes_total', 'Bytes each component sent on.', flow('sent', 'bytes'), ['component', 'kind'])
+  counter('component_dropped_total', 'What each component dropped, by reason and unit; intentional="false" is data lost.',
+    comps.flatMap((c) => c.dropped.map((d): [Labels, number] => [{ component: c.component, reason: d.reason, unit: d.unit, intentional: String(d.intentional) }, d.count])),
+    ['component', 'reason', 'unit', 'intentional'])
+  counter('component_errors_total', 'Errors of each component, by type and stage.',
+    comps.flatMap((c) => c.errors.map((e): [Labels, number] => [{ component: c.component, type: e.type, stage: e.stage }, e.count])), ['component', 'type', 'stage'])
+  gauge('input_connections_open', 'TCP and TLS connections open now.', [[{}, s.input.open ?? 0]])
   gauge('queue_depth', 'Batches waiting (pending), in the worker pool (in_flight) and done but held for order (reorder).',
-    entries(s.queues ?? {}).map(([queue, n]) => [{ queue: snake(queue) }, n]), ['queue'])
+    s.queues === undefined ? [] : [[{ queue: 'pending' }, s.queues.pending], [{ queue: 'in_flight' }, s.queues.inFlight], [{ queue: 'reorder' }, s.queues.reorder]], ['queue'])
   if (s.output !== undefined) {
-    // bytesDropped is the sum of `dropped` by reason: one family, labelled, not both.
-    const { dropped, bytesDropped: _sum, ...totals } = s.output
-    for (const [key, n] of entries(totals)) counter(`output_${snake(key)}_total`, `Output: ${key}.`, [[{}, n]])
-    counter('output_dropped_bytes_total', 'Output bytes dropped, by reason.', entries(dropped).map(([reason, n]) => [{ reason }, n]), ['reason'])
+    counter('output_bytes_resent_total', 'Bytes sent again after a link dropped that the SIEM may already have had: the most that can arrive twice.', [[{}, s.output.bytesResent]])
+    counter('output_bytes_spooled_total', 'Bytes written to the disk spool.', [[{}, s.output.bytesSpooled]])
+    counter('output_reconnects_total', 'Links to the output regained after a loss.', [[{}, s.output.reconnects]])
   }
   const all = latency === undefined ? r : Registry.merge([r, latency.registry])
   return await all.metrics()
@@ -83,9 +91,4 @@ export async function prometheusText (s: ServiceSnapshot, generation: number, la
 
 function entries (o: Record<string, number>): Array<[string, number]> {
   return Object.entries(o).filter((e): e is [string, number] => typeof e[1] === 'number')
-}
-
-/** camelCase to snake_case, for metric names. */
-function snake (key: string): string {
-  return key.replace(/[A-Z]/g, (c) => '_' + c.toLowerCase()).replace(/[^a-z0-9_]/g, '_')
 }

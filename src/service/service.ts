@@ -25,6 +25,7 @@ import type { FetchOutcome } from '../feeds/remote/fetch.js'
 import { FeedHealth, type FeedHealthEntry } from './feed-health.js'
 import type { ResolvedFeed } from '../config/types.js'
 import { stat } from 'node:fs/promises'
+import { mergeReports, unintendedDrops, type ComponentReport } from '../util/telemetry.js'
 
 /** Batch geometry: big enough to amortize a thread hop, small enough for low latency. */
 const BATCH_BYTES = 256 * 1024
@@ -374,20 +375,14 @@ export class Service {
 
   private lastDropTotal = 0
 
-  /** A service event when events were dropped or cut since the last report. */
+  /** Every component's report (util/telemetry.ts): listeners of one kind merged, in flow order. */
+  private components (): ComponentReport[] {
+    return mergeReports([...this.tcp.map((l) => l.report()), ...this.udp.map((l) => l.report()), this.stats.report(), ...(this.emitter === undefined ? [] : [this.emitter.report()])])
+  }
+
+  /** A service event when something was lost (not dropped on purpose) since the last report. */
   private reportDrops (): void {
-    const input = this.inputCounters()
-    const drops = {
-      ...this.stats.dropped,
-      udp_dropped: input.dropped ?? 0,
-      udp_kernel_dropped: input.kernelDropped ?? 0,
-      truncated: input.truncated ?? 0,
-      framing_errors: input.framingErrors ?? 0,
-      lines_after_stop: input.linesAfterStop ?? 0,
-    }
-    // Processed anyway, or dropped on purpose by the user's own rules: not losses to alarm on.
-    delete (drops as Record<string, number>).invalid_utf8_processed
-    delete (drops as Record<string, number>).ignored_by_rule
+    const drops = unintendedDrops(this.components())
     const total = Object.values(drops).reduce((a, b) => a + b, 0)
     if (total > this.lastDropTotal) this.alert('events_dropped', { since: this.lastDropTotal, total, ...drops })
     this.lastDropTotal = total
@@ -407,6 +402,6 @@ export class Service {
 
   /** Statistics now, for tests and the API. */
   snapshot (): ServiceSnapshot {
-    return { ...this.stats.snapshot(), input: this.inputCounters(), feedHealth: this.health.entries(), queues: this.dispatcher?.depths, output: this.emitter?.counters }
+    return { ...this.stats.snapshot(), input: this.inputCounters(), feedHealth: this.health.entries(), components: this.components(), queues: this.dispatcher?.depths, output: this.emitter?.counters }
   }
 }

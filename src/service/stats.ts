@@ -1,4 +1,5 @@
 import type { FeedHealthEntry } from './feed-health.js'
+import type { ComponentReport } from '../util/telemetry.js'
 import type { MatchCounters } from '../match/event-matcher.js'
 import type { FeedMeta } from '../index/types.js'
 import type { EmitterCounters } from '../output/emitter.js'
@@ -88,7 +89,9 @@ export type ServiceSnapshot = StatsSnapshot & {
   input: Record<string, number>
   /** Freshness and the last success and error of each feed (src/service/feed-health.ts). */
   feedHealth?: FeedHealthEntry[]
-  queues?: Record<string, number>
+  /** Every component's counters in the one vocabulary (util/telemetry.ts), for /metrics and events_dropped. */
+  components?: ComponentReport[]
+  queues?: { pending: number, inFlight: number, reorder: number }
   output?: EmitterCounters
 }
 
@@ -152,6 +155,27 @@ export class ServiceStats {
   /** Counts `n` items dropped (or cut) for `reason`. */
   drop (reason: string, n = 1): void {
     if (n > 0) this.dropped[reason] = (this.dropped[reason] ?? 0) + n
+  }
+
+  /**
+   * The match stage in the one vocabulary (util/telemetry.ts): events in, detections out, and
+   * what it set aside. Events a rule ignores and detections past maxDetectionsPerEvent are
+   * dropped on purpose (the configuration says so); a binary event is input lost.
+   */
+  report (): ComponentReport {
+    const d = (reason: string): number => this.dropped[reason] ?? 0
+    return {
+      component: 'matcher',
+      kind: 'transform',
+      received: { events: this.events, bytes: this.bytesIn },
+      sent: { events: this.detections, bytes: this.bytesOut },
+      dropped: [
+        { reason: 'binary', intentional: false, unit: 'events', count: d('binary') },
+        { reason: 'ignored_by_rule', intentional: true, unit: 'events', count: d('ignored_by_rule') },
+        { reason: 'over_max_detections_per_event', intentional: true, unit: 'detections', count: d('detections_over_cap') },
+      ],
+      errors: [],
+    }
   }
 
   /** A plain snapshot for logs, service events and metrics. */

@@ -139,7 +139,14 @@ describe('serve: the HTTP API', { timeout: 90_000 }, () => {
     // Latency is a histogram in seconds, counted per batch.
     assert.match(text, /^# TYPE feedmatch_batch_latency_seconds histogram$/m)
     assert.ok(value(/feedmatch_batch_latency_seconds_count/) >= 1)
-    assert.equal(text.match(/^# TYPE feedmatch_\w*dropped_bytes\w* /gm)?.length, 1, 'one family of dropped output bytes')
+    // Components in one vocabulary (src/util/telemetry.ts), every name written out: the matcher
+    // took every event the TCP listener handed on, and drops of every component are one family.
+    assert.equal(value(/feedmatch_component_received_events_total\{component="matcher",kind="transform"\}/), stats.events)
+    assert.equal(value(/feedmatch_component_sent_events_total\{component="syslog_tcp",kind="source"\}/), stats.events)
+    assert.equal(value(/feedmatch_component_sent_events_total\{component="matcher",kind="transform"\}/), stats.detections)
+    assert.match(text, /^feedmatch_component_dropped_total\{component="output_tcp",reason="overflow",unit="bytes",intentional="false"\} 0$/m)
+    assert.match(text, /^feedmatch_component_errors_total\{component="syslog_tcp",type="framing",stage="receiving"\} 0$/m)
+    assert.equal(text.match(/^# TYPE feedmatch_\w*dropped\w* /gm)?.length, 2, 'drops: the matcher\'s by reason (dropped_total) and the components\' (component_dropped_total)')
   })
 
   it('/metrics passes promtool check metrics (Debian prometheus)', { skip: skipWithout('promtool', 'prometheus') }, async () => {
