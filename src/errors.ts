@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   FM_ERR_SCAN_OUTPUT: 'Some detections could not be written or delivered: check the -o file\'s disk or the --to destination.',
   FM_ERR_LISTEN: 'Another process holds the port, or the address is not on this machine: pick a free port (`--listen`, `input.listen`, `api.listen`) or stop the other process; ports under 1024 need privileges.',
   FM_ERR_API: 'Check the request against the API in the README: GET /health, /stats, /metrics, /lookup?indicator=VALUE (repeatable), or POST /lookup with one indicator a line.',
+  FM_ERR_API_AUTH: 'Send `Authorization: Bearer TOKEN` with a token of the config (`api.tokens`, `api.tokenFile`) that has the scope the endpoint needs (read, lookup, write, admin); `feedmatch token new` makes one.',
+  FM_ERR_API_RATE: 'This token sent more requests than its `rate` allows; wait the seconds of Retry-After, or raise the token\'s rate.',
   FM_ERR_WORKER: 'A worker thread failed or did not start: check that the installation is complete (npm ci, then npm run build); if it is, this is a bug, please report it with the log.',
   FM_ERR_INTERNAL: 'This is a bug, please report it with the log.',
 } as const

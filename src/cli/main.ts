@@ -9,6 +9,7 @@ import { registerScan } from './commands/scan.js'
 import { registerVerify } from './commands/verify.js'
 import { registerConnector } from './commands/connector.js'
 import { registerConfig } from './commands/config.js'
+import { registerToken } from './commands/token.js'
 
 /** Exit code for errors, as antivirus scanners do: 0 clean, 1 found, 2 error. */
 const EXIT_ERROR = 2
@@ -58,6 +59,7 @@ registerFeeds(program, run)
 registerVerify(program, run)
 registerConnector(program, run)
 registerConfig(program, run)
+registerToken(program, run)
 
 try {
   await program.parseAsync(process.argv)

@@ -51,8 +51,8 @@ export function parseOutputTarget (url: string): RawTarget | undefined {
 }
 
 /** `http://HOST:PORT` for the HTTP API. */
-export function parseHttpUrl (url: string): { protocol: 'http', host: string, port: number, url: string } | undefined {
-  return parseHostPort(url, ['http'] as const, 0)
+export function parseHttpUrl (url: string): { protocol: 'http' | 'https', host: string, port: number, url: string } | undefined {
+  return parseHostPort(url, ['http', 'https'] as const, 0)
 }
 
 /** True for an IPv4/IPv6 address or a CIDR such as `10.0.0.0/8` or `2001:db8::/32`. */

@@ -12,7 +12,7 @@ import { parseHttpUrl, parseListenUrl, parseOutputTarget } from './endpoint.js'
 import { configError, formatFound, formatPath, label } from './messages.js'
 import type { Seg } from './messages.js'
 import type {
-  Config, FeedConfig, FeedsConfig, InputConfig, LogConfig, OutputConfig, RemoteSource, Secret, SourceConfig, SpoolConfig,
+  ApiConfig, ApiToken, Config, FeedConfig, FeedsConfig, InputConfig, LogConfig, OutputConfig, RemoteSource, Secret, SourceConfig, SpoolConfig,
 } from './types.js'
 import type { ValidateContext } from './validate.js'
 
@@ -52,7 +52,7 @@ export interface RawConfig {
     reloadDebounce: Duration
   }
   workers: 'auto' | number
-  api: { listen: string | null }
+  api: { listen: string | null, tls?: { cert: string, key: string }, tokens: RawToken[], tokenFile?: string }
   log: Omit<LogConfig, 'statsInterval'> & { statsInterval: Duration }
 }
 
@@ -193,6 +193,43 @@ function spoolConfig (raw: RawConfig['output']['spool'], protocol: string, ctx: 
   return { ...raw, dir: resolve(ctx.baseFor(['output', 'spool', 'dir']), raw.dir), fsyncInterval: ms(raw.fsyncInterval) }
 }
 
+/** A token as the schema takes it. */
+export interface RawToken { name: string, hash: string, scopes: ApiToken['scopes'], rate?: number }
+
+/** A token of the config or a token file, as the API keeps it. */
+export function apiTokenOf (t: RawToken): ApiToken {
+  return { name: t.name, sha256: t.hash.slice('sha256:'.length), scopes: t.scopes, rate: t.rate ?? 20 }
+}
+
+/** Loopback addresses: an API there may run without tokens (only this machine reaches it). */
+function isLoopback (host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host)
+}
+
+function apiSection (raw: RawConfig['api'], ctx: ValidateContext): ApiConfig {
+  const listen = raw.listen === null ? null : parseHttpUrl(raw.listen)!
+  const api: ApiConfig = { listen, tokens: raw.tokens.map(apiTokenOf) }
+  if (raw.tls !== undefined) api.tls = { cert: resolve(ctx.baseFor(['api', 'tls', 'cert']), raw.tls.cert), key: resolve(ctx.baseFor(['api', 'tls', 'key']), raw.tls.key) }
+  if (raw.tokenFile !== undefined) api.tokenFile = resolve(ctx.baseFor(['api', 'tokenFile']), raw.tokenFile)
+  if (listen === null) return api
+  if (listen.protocol === 'https' && api.tls === undefined) {
+    throw configError(ctx, { segs: ['api', 'tls'], text: `expected { cert, key } for the https:// API "${listen.url}"; found nothing` })
+  }
+  if (!isLoopback(listen.host) && api.tokens.length === 0 && api.tokenFile === undefined) {
+    throw configError(ctx, {
+      segs: ['api', 'listen'],
+      text: `expected api.tokens or api.tokenFile for an API on ${listen.host}, which other machines reach; found none`,
+      hint: ' (anyone who reaches an open API can use /lookup as an oracle on your feeds: create a token with `feedmatch token new`, or listen on 127.0.0.1)'
+    })
+  }
+  const names = new Set<string>()
+  for (const t of api.tokens) {
+    if (names.has(t.name)) throw configError(ctx, { segs: ['api', 'tokens'], text: `expected token names used once; found "${t.name}" twice` })
+    names.add(t.name)
+  }
+  return api
+}
+
 /** Defaults of remote feeds: fetched hourly, a minute per request, 3 retries, at most 1 GiB. */
 const REMOTE_DEFAULTS = { every: 3_600_000, timeout: 60_000, retries: 3, maxBytes: 1024 * 1024 * 1024 }
 
@@ -296,7 +333,7 @@ export function normalizeConfig (raw: RawConfig, ctx: ValidateContext): Config {
     feeds: feedsSection(raw.feeds, ctx),
     // Piscina wants an integer thread count; the schema caps explicit counts at 256 too.
     workers: raw.workers === 'auto' ? Math.min(256, Math.max(1, availableParallelism())) : raw.workers,
-    api: { listen: raw.api.listen === null ? null : parseHttpUrl(raw.api.listen)! },
+    api: apiSection(raw.api, ctx),
     log: { level: raw.log.level, statsInterval: ms(raw.log.statsInterval) },
   }
 }

@@ -93,6 +93,19 @@ const secret = {
 
 const httpsUrl = { type: 'string', pattern: '^https?://[^\\s]+$', expected: 'an http:// or https:// URL' }
 
+/** One API token as stored: its name, the SHA-256 of the secret (`feedmatch token new` prints both), scopes, a rate. */
+export const apiToken = {
+  type: 'object',
+  required: ['name', 'hash', 'scopes'],
+  additionalProperties: false,
+  properties: {
+    name: { type: 'string', pattern: '^[\\w.@-]{1,64}$', expected: 'a name of letters, digits, _ . @ -' },
+    hash: { type: 'string', pattern: '^sha256:[0-9a-f]{64}$', expected: 'sha256:HEX, as `feedmatch token new` prints it (never the token itself)' },
+    scopes: { type: 'array', minItems: 1, uniqueItems: true, items: oneOf(['read', 'lookup', 'write', 'admin']) },
+    rate: { type: 'number', minimum: 0.1, maximum: 100_000, expected: 'requests a second (default 20)' },
+  },
+}
+
 const feedObject = {
   type: 'object',
   anyOf: [{ required: ['path'] }, { required: ['url'] }, { required: ['taxii'] }],
@@ -322,7 +335,15 @@ export const configSchema = {
       default: {},
       additionalProperties: false,
       properties: {
-        listen: { type: ['string', 'null'], format: 'http-url', default: null, expected: 'http://HOST:PORT or null' },
+        listen: { type: ['string', 'null'], format: 'http-url', default: null, expected: 'http://HOST:PORT, https://HOST:PORT or null' },
+        tls: {
+          type: 'object',
+          required: ['cert', 'key'],
+          additionalProperties: false,
+          properties: { cert: path, key: path },
+        },
+        tokens: { type: 'array', items: apiToken, default: [] },
+        tokenFile: path,
       },
     },
     log: {

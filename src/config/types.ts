@@ -225,7 +225,25 @@ export interface FeedsConfig {
 
 /** The HTTP API: where it listens, or null when it is off. */
 export interface ApiConfig {
-  listen: { protocol: 'http', host: string, port: number, url: string } | null
+  listen: { protocol: 'http' | 'https', host: string, port: number, url: string } | null
+  /** Required for https://: absolute paths. */
+  tls?: { cert: string, key: string }
+  /** Tokens of the config; `tokenFile` adds its own when the API starts (and on SIGHUP). */
+  tokens: ApiToken[]
+  tokenFile?: string
+}
+
+/** What a token may do: read health details, statistics and metrics; look up; change lists; administer. */
+export type ApiScope = 'read' | 'lookup' | 'write' | 'admin'
+
+/** A token as stored: never the secret, only its SHA-256 (hex). */
+export interface ApiToken {
+  name: string
+  /** 64 hex characters: SHA-256 of the secret. */
+  sha256: string
+  scopes: ApiScope[]
+  /** Requests a second (a bucket of twice that absorbs bursts). */
+  rate: number
 }
 
 /** Log levels of pino, plus `silent`. */

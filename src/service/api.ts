@@ -12,10 +12,19 @@
  * Errors are JSON `{error: {code, message, hint}}` with the stable codes of errors.ts. Lookups run
  * on the main thread, so a request is bounded (MAX_INDICATORS, MAX_BODY) and looked up in slices
  * with the event loop let through between them: the event path never waits more than a slice
- * (1,000 mixed indicators on a 1M index take 6 ms warm, 30 ms on a first request). There is no
- * authentication: listen on loopback or a management network.
+ * (1,000 mixed indicators on a 1M index take 6 ms warm, 30 ms on a first request).
+ *
+ * Authentication (api-auth.ts): with tokens configured, every endpoint needs a bearer token with
+ * its scope (/stats, /metrics and the details of /health: read; /lookup: lookup); /health without
+ * a token answers its status alone, for load balancers. Without tokens the API is open, which the
+ * config allows on loopback only. `https://` serves TLS with `api.tls`. Requests the HTTP parser
+ * refuses (headers over 64 KiB, a malformed request) get the same JSON error form, not a bare 431.
  */
 import http from 'node:http'
+import https from 'node:https'
+import { readFileSync } from 'node:fs'
+import { AuthError, TokenAuth } from './api-auth.js'
+import type { ApiConfig, ApiScope } from '../config/types.js'
 import type { AddressInfo, Socket } from 'node:net'
 import { FeedmatchError, type ErrorCode } from '../errors.js'
 import { setImmediate } from 'node:timers/promises'
@@ -49,18 +58,41 @@ class ApiError extends FeedmatchError {
   }
 }
 
+/** Largest request head the API reads (1,000 hashes fit in a GET); past it the answer is a JSON 431. */
+const MAX_HEADER_BYTES = 64 * 1024
+
 const API_MAX_CONNECTIONS = 256
 const API_MAX_PER_SOURCE = 32
 const API_FIRST_BYTE_MS = 5_000
 
 export class ApiServer {
   private server?: http.Server
+  private auth: TokenAuth
 
-  constructor (private readonly source: ApiSource) {}
+  constructor (private readonly source: ApiSource, private readonly config: Pick<ApiConfig, 'tls' | 'tokens' | 'tokenFile'> = { tokens: [] }) {
+    this.auth = TokenAuth.of(config)
+  }
+
+  /** New tokens (SIGHUP: the config's and the token file's, read again). */
+  setTokens (config: Pick<ApiConfig, 'tokens' | 'tokenFile'>): void {
+    this.auth = TokenAuth.of(config)
+  }
 
   /** Listens on host:port (0: any free port); returns the port. Fails with FM_ERR_LISTEN. */
   async listen (host: string, port: number): Promise<number> {
-    const server = http.createServer((req, res) => { this.handle(req, res) })
+    const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => { this.handle(req, res) }
+    const tlsFiles = this.config.tls
+    const server: http.Server = tlsFiles === undefined
+      ? http.createServer({ maxHeaderSize: MAX_HEADER_BYTES }, handler)
+      : https.createServer({ maxHeaderSize: MAX_HEADER_BYTES, cert: readFileSync(tlsFiles.cert), key: readFileSync(tlsFiles.key) }, handler)
+    // What Node's parser refuses gets our JSON error form instead of a bare status line or a reset.
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
+      if (!socket.writable) { socket.destroy(); return }
+      const big = err.code === 'HPE_HEADER_OVERFLOW'
+      const status = big ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400
+      const body = JSON.stringify({ error: { code: 'FM_ERR_API', message: big ? `request headers over ${MAX_HEADER_BYTES} bytes` : `malformed request (${err.code ?? err.message})`, hint: new FeedmatchError('FM_ERR_API', '').hint } }) + '\n'
+      socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\ncontent-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+    })
     // One slow or idle client must not hold a socket for ever.
     server.requestTimeout = 10_000
     server.headersTimeout = 10_000
@@ -108,13 +140,23 @@ export class ApiServer {
   private handle (req: http.IncomingMessage, res: http.ServerResponse): void {
     const done = (body: unknown): void => send(res, 200, body)
     const fail = (err: unknown): void => {
-      const e = err instanceof ApiError ? err : new ApiError(500, 'FM_ERR_INTERNAL', (err as Error)?.message ?? String(err))
+      const e = err instanceof ApiError || err instanceof AuthError ? err : new ApiError(500, 'FM_ERR_INTERNAL', (err as Error)?.message ?? String(err))
+      if (e instanceof AuthError && e.retryAfter !== undefined) res.setHeader('retry-after', String(e.retryAfter))
+      if (e.status === 401) res.setHeader('www-authenticate', 'Bearer realm="feedmatch"')
       send(res, e.status, { error: { code: e.code, message: e.message, hint: e.hint } })
     }
+    const may = (scope: ApiScope): void => { this.auth.check(req.headers.authorization, scope) }
     try {
       const url = requestUrl(req)
-      switch (`${req.method ?? ''} ${url.pathname}`) {
-        case 'GET /health': return done(this.source.health())
+      const route = `${req.method ?? ''} ${url.pathname}`
+      if (route === 'GET /health') {
+        // A load balancer's probe carries no token: it gets the status alone.
+        if (!this.auth.open && req.headers.authorization === undefined) return done({ status: this.source.health().status })
+        may('read')
+        return done(this.source.health())
+      }
+      if (ROUTE_SCOPES[route] !== undefined) may(ROUTE_SCOPES[route])
+      switch (route) {
         case 'GET /stats': return done(this.source.stats())
         case 'GET /metrics':
           this.source.metrics().then((text) => sendText(res, 200, text, 'text/plain; version=0.0.4; charset=utf-8'), fail)
@@ -148,6 +190,14 @@ export class ApiServer {
     }
     return out
   }
+}
+
+/** The scope each endpoint needs when tokens are configured (/health: see handle). */
+const ROUTE_SCOPES: Record<string, ApiScope> = {
+  'GET /stats': 'read',
+  'GET /metrics': 'read',
+  'GET /lookup': 'lookup',
+  'POST /lookup': 'lookup',
 }
 
 /** The request's URL; one that does not parse (`GET http://[bad HTTP/1.1`) is a 400, not a crash. */

@@ -156,6 +156,7 @@ export class Service {
     }
     this.config = config
     this.compile(config, this.workerCfg.version + 1)
+    this.api?.setTokens(config.api)
     this.feeds.setConfig(config)
     const resolved = await expandFeedSources(config, { keepMissing: true })
     this.health.setFeeds(resolved)
@@ -323,8 +324,8 @@ export class Service {
       },
       stats: () => this.snapshot(),
       metrics: async () => await prometheusText(this.snapshot(), this.feeds.current.id, this.latencyMetric)
-    })
-    this.addresses.push({ protocol: 'http', host: at.host, port: await this.api.listen(at.host, at.port) })
+    }, this.config.api)
+    this.addresses.push({ protocol: at.protocol, host: at.host, port: await this.api.listen(at.host, at.port) })
   }
 
   private onBatch (b: BatchDone): void {
