@@ -5,7 +5,10 @@
  * the objects are merged by id (the newest `modified` wins, revoked ones leave) into the bundle
  * held, which the `stix2` format reads. The cursor moves only once the new bundle went in.
  */
-import { readFile, writeFile } from 'node:fs/promises'
+import { createWriteStream } from 'node:fs'
+import { once } from 'node:events'
+import { finished } from 'node:stream/promises'
+import { streamJsonArrayBatches } from '../json-stream.js'
 import { randomUUID } from 'node:crypto'
 import { FeedmatchError } from '../../errors.js'
 import type { RemoteSource } from '../../config/types.js'
@@ -88,7 +91,7 @@ export async function fetchTaxii (src: RemoteSource, what: string, file: string,
   const taxii = { objectsUrl: url, ...(addedAfter === undefined ? {} : { addedAfter }) }
   if (fresh.length === 0) return { status: 'not-modified', taxii, added: 0 }
   const byId = new Map<string, Obj>()
-  for (const o of await heldObjects(current)) if (typeof o.id === 'string') byId.set(o.id, o)
+  for await (const o of heldObjects(current)) if (typeof o.id === 'string') byId.set(o.id, o)
   for (const o of fresh) {
     if (typeof o.id !== 'string' || o.type !== 'indicator') continue
     const had = byId.get(o.id)
@@ -96,15 +99,35 @@ export async function fetchTaxii (src: RemoteSource, what: string, file: string,
     if (o.revoked === true) byId.delete(o.id)
     else byId.set(o.id, o)
   }
-  await writeFile(file, JSON.stringify({ type: 'bundle', id: `bundle--${randomUUID()}`, objects: [...byId.values()] }))
+  await writeBundle(file, byId.values())
   return { status: 'downloaded', taxii, added: fresh.length }
 }
 
-async function heldObjects (path: string): Promise<Obj[]> {
+/**
+ * The objects of the bundle held, streamed (json-stream.ts): a big collection is read in chunks
+ * with the event loop let through between them, never as one string on the service's thread.
+ */
+async function * heldObjects (path: string): AsyncGenerator<Obj> {
   try {
-    const doc = JSON.parse(await readFile(path, 'utf8')) as unknown
-    return isObj(doc) && Array.isArray(doc.objects) ? doc.objects.filter(isObj) : []
-  } catch {
-    return []
+    for await (const batch of streamJsonArrayBatches(path, 'objects')) {
+      for (const item of batch) if ('value' in item && isObj(item.value)) yield item.value
+    }
+  } catch (err) {
+    // No bundle yet (the first poll) is the normal case; anything else would lose what was held.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT' && !(err instanceof FeedmatchError && err.code === 'FM_ERR_FEED_NOT_FOUND')) throw err
   }
+}
+
+/** Writes a STIX bundle object by object, with backpressure: no single string of the whole collection. */
+async function writeBundle (file: string, objects: Iterable<Obj>): Promise<void> {
+  const out = createWriteStream(file)
+  const put = async (text: string): Promise<void> => { if (!out.write(text)) await once(out, 'drain') }
+  await put(`{"type":"bundle","id":"bundle--${randomUUID()}","objects":[\n`)
+  let first = true
+  for (const o of objects) {
+    await put((first ? '' : ',\n') + JSON.stringify(o))
+    first = false
+  }
+  out.end('\n]}\n')
+  await finished(out)
 }
