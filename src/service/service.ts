@@ -163,6 +163,8 @@ export class Service {
     const remote = FeedFetcher.remote(resolved)
     if (this.fetcher !== undefined) await this.fetcher.setFeeds(remote)
     else if (remote.length > 0) await this.makeFetcher(remote).start()
+    // A remote feed new in this config is fetched before the reload, as at start-up.
+    await this.fetcher?.fetchMissing()
     await this.feeds.load()
   }
 

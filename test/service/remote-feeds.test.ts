@@ -7,6 +7,7 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
+import { readFile, writeFile } from 'node:fs/promises'
 import { FeedServer } from '../helpers/feed-server.js'
 import { Receiver, ServiceProcess, alertName, detectionKey, sendTcp, tempDir, waitFor, writeConfig } from '../helpers/net.js'
 
@@ -97,5 +98,25 @@ describe('serve: remote feeds, on schedule, with freshness', { timeout: 120_000 
     await waitFor(() => siem.frames.slice(before).some((f) => detectionKey(f) === 'category=Remote_IPs detected=198.51.100.11'), 'a detection from the cache')
     await waitFor(() => alerts('feed_failed').length >= 2, 'the failed fetch reported')
     await svc.stop()
+  })
+
+  it('SIGHUP with a new remote feed in the config: fetched and matched without a restart', async () => {
+    const pub2 = await FeedServer.start()
+    try {
+      pub2.set('/more.txt', { body: 'sighup-remote.example\n' })
+      svc = await ServiceProcess.start(['--config', configPath])
+      const config = JSON.parse(await readFile(configPath, 'utf8')) as { feeds: { sources: unknown[] } }
+      config.feeds.sources.push({ url: `${pub2.url}/more.txt`, name: 'more', format: 'list', category: 'Remote_Domains', retries: 0 })
+      await writeFile(configPath, JSON.stringify(config))
+      const loads = svc.logged('feeds updated').length
+      svc.signal('SIGHUP')
+      await waitFor(() => pub2.hitsOf('/more.txt').length > 0, 'the new feed fetched')
+      await svc.waitForLog('feeds updated', 20_000, loads + 1)
+      await sendTcp(svc.port(), 'GET http://www.sighup-remote.example/x 200')
+      await waitFor(() => siem.frames.some((f) => detectionKey(f) === 'category=Remote_Domains detected=sighup-remote.example'), 'a detection from the feed added by SIGHUP')
+      await svc.stop()
+    } finally {
+      await pub2.close()
+    }
   })
 })
