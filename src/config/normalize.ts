@@ -203,7 +203,7 @@ export function apiTokenOf (t: RawToken): ApiToken {
 
 /** Loopback addresses: an API there may run without tokens (only this machine reaches it). */
 function isLoopback (host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\./.test(host)
+  return host === 'localhost' || host === '::1' || host.startsWith('127.')
 }
 
 function apiSection (raw: RawConfig['api'], ctx: ValidateContext): ApiConfig {
