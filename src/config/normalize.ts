@@ -44,8 +44,9 @@ export interface RawConfig {
     batch: { maxBytes: number, maxDelay: Duration }
     reconnect: { initialDelay: Duration, maxDelay: Duration }
   }
-  feeds: Omit<FeedsConfig, 'sources' | 'allowlist' | 'blocklist' | 'reloadDebounce' | 'cache'> & {
+  feeds: Omit<FeedsConfig, 'sources' | 'allowlist' | 'blocklist' | 'reloadDebounce' | 'cache' | 'lists'> & {
     cache: string
+    lists: string
     sources: Array<string | RawFeed>
     allowlist: Array<string | RawFeed>
     blocklist: Array<string | RawFeed>
@@ -316,6 +317,7 @@ function feedsSection (raw: RawConfig['feeds'], ctx: ValidateContext): FeedsConf
     raw[key].map((entry, i) => feedEntry(entry, ['feeds', key, i], ctx, cache))
   return {
     cache,
+    lists: resolve(ctx.baseFor(['feeds', 'lists']), raw.lists),
     sources: list('sources'),
     allowlist: list('allowlist'),
     blocklist: list('blocklist'),

@@ -323,6 +323,7 @@ export const configSchema = {
         watch: { type: 'boolean', default: true },
         reloadDebounce: duration('2s'),
         cache: { type: 'string', minLength: 1, default: 'feedmatch-cache', expected: 'a folder for downloaded feeds' },
+        lists: { type: 'string', minLength: 1, default: 'feedmatch-lists', expected: 'a folder for the live lists (lists.json)' },
       },
     },
     workers: {

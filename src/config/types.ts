@@ -221,6 +221,8 @@ export interface FeedsConfig {
   reloadDebounce: number
   /** Absolute: where remote feeds are downloaded, validated and kept (served from there offline). */
   cache: string
+  /** Absolute: where the live lists of the API are kept (lists.json). */
+  lists: string
 }
 
 /** The HTTP API: where it listens, or null when it is off. */

@@ -38,7 +38,7 @@ export interface Detection {
 /** A service event (%Alert% and its context), rendered through AlertFormat. */
 export interface ServiceEvent {
   time: number
-  /** A short stable name: started, stopping, feeds_loaded, feeds_updated, feed_failed, output_lost, output_regained, events_dropped. */
+  /** A short stable name: started, stopping, feeds_updated, feed_failed, feed_stale, feed_fresh, list_changed, output_lost, output_regained, events_dropped. */
   alert: string
   /** Details rendered as %RecordContext% (counts, feed names, reasons). */
   context: Record<string, unknown>

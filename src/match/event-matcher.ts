@@ -6,6 +6,7 @@ import type { Extractor } from '../extract/extractor.js'
 import { parseIpv4 } from '../extract/scanner.js'
 import { getField } from '../util/field-path.js'
 import { isAllowlisted, lookupHost, lookupValue } from './query.js'
+import { OverlayScopes } from './overlay.js'
 import { normalizeUrl } from './normalize/url.js'
 import { normalizeDomain } from './normalize/host.js'
 import { obfuscationOf } from './normalize/obfuscation.js'
@@ -110,8 +111,48 @@ export class EventMatcher {
   private kinds: Uint16Array = new Uint16Array(0)
   private readonly kindsBy = new WeakMap<Extractor, Uint16Array>()
 
+  /** The live lists' overlay (src/match/overlay.ts), when any entry exists. */
+  private overlay: OverlayScopes | null = null
+  private readonly overlayHitList = new Hits()
+
   constructor (private readonly index: FeedIndex, private readonly maxPerEvent: number, opts: MatcherOptions = {}) {
     this.needRuleValues = opts.needRuleValues !== false
+  }
+
+  /** The overlay the next events are matched with too (null: none); kept while its index is the same. */
+  setOverlay (index: FeedIndex | null): void {
+    if (index === null) this.overlay = null
+    else if (this.overlay?.index !== index) this.overlay = new OverlayScopes(index)
+  }
+
+  /**
+   * Candidate i against the overlay: 'all' when an allowlist entry without feed scope applies to
+   * this sender; else the feed sets of the allowlist entries that apply (or null), after queuing
+   * a detection for each blocklist entry that applies.
+   */
+  private overlayHits (extractor: Extractor, kind: number, i: number, sourceIp: string, ruleIdx: number): 'all' | Array<Set<string>> | null {
+    const ov = this.overlay as OverlayScopes
+    const oh = this.overlayHitList
+    oh.clear()
+    this.hostIp = null
+    const value = this.lookup(ov.index, extractor, kind, i, oh)
+    if (value === null || oh.length === 0) return null
+    let feeds: Array<Set<string>> | null = null
+    const blocks: number[] = []
+    for (let h = 0; h < oh.length; h++) {
+      const rec = oh.recs[h]
+      if (!ov.appliesTo(rec, sourceIp)) continue
+      if (ov.index.feed(rec).role !== 'allow') { blocks.push(h); continue }
+      const f = ov.of(rec).feeds
+      if (f === null) return 'all'
+      ;(feeds ??= []).push(f)
+    }
+    for (const h of blocks) {
+      const rec = -oh.recs[h] - 1
+      const v = this.hostIp !== null && oh.types[h] === 'ip' ? this.hostIp : value
+      if (!this.duplicate(rec, v)) this.pending.push({ rec, matched: oh.matched[h], type: oh.types[h], value: v, rule: ruleIdx, cand: i, kind })
+    }
+    return feeds
   }
 
   /** Returns the counters so far and starts new ones (one set per batch). */
@@ -153,11 +194,24 @@ export class EventMatcher {
       if (kind === K_SKIP) continue
       hits.clear()
       this.hostIp = null
-      const value = this.lookup(extractor, kind, i, hits)
-      if (value === null || hits.length === 0) continue
-      if (isAllowlisted(this.index, hits)) { c.allowlisted++; continue }
+      const value = this.lookup(this.index, extractor, kind, i, hits)
+      const found = value !== null && hits.length > 0
+      if (found && isAllowlisted(this.index, hits)) { c.allowlisted++; continue }
+      // The live lists (an overlay index, usually absent): an allowlist entry that applies to this
+      // sender suppresses the value (or its detections of the entry's feeds); a blocklist entry
+      // adds detections of its own.
+      let allowFeeds: Array<Set<string>> | null = null
+      if (this.overlay !== null) {
+        const mainHostIp = this.hostIp
+        const o = this.overlayHits(extractor, kind, i, sourceIp, ruleIdx)
+        this.hostIp = mainHostIp
+        if (o === 'all') { c.allowlisted++; continue }
+        allowFeeds = o
+      }
+      if (!found) continue
       for (let h = 0; h < hits.length; h++) {
         const rec = hits.recs[h]
+        if (allowFeeds !== null && allowFeeds.some((f) => f.has(this.index.feed(rec).name))) { c.allowlisted++; continue }
         // An IP record matched through a URL's host reports the IP (as RE_IP would): one
         // detection for `http://[2001:db8::1]/x` and `2001:db8::1` in one event, no brackets.
         const v = this.hostIp !== null && hits.types[h] === 'ip' ? this.hostIp : value
@@ -183,9 +237,13 @@ export class EventMatcher {
     c.eventsWithDetections++
     const ruleValues = this.needRuleValues ? extractor.ruleValues(this.cands) : null
     for (const p of pending) {
-      const feed = this.index.feed(p.rec)
+      // Overlay records (live blocklist) are kept as -(rec + 1): two indexes, one number space.
+      const live = p.rec < 0
+      const index = live ? (this.overlay as OverlayScopes).index : this.index
+      const rec = live ? -p.rec - 1 : p.rec
+      const feed = index.feed(rec)
       const ruleName = rules[p.rule].name
-      const context = this.index.context(p.rec)
+      const context = index.context(rec)
       const d: Detection = {
         time,
         feed: feed.name,
@@ -203,7 +261,8 @@ export class EventMatcher {
       }
       for (const o of d.obfuscation) c.perObfuscation[o] = (c.perObfuscation[o] ?? 0) + 1
       c.detections++
-      c.perFeed[feed.id] = (c.perFeed[feed.id] ?? 0) + 1
+      // Per-feed counts are by the generation's feed ids: the overlay's feeds are not among them.
+      if (!live) c.perFeed[feed.id] = (c.perFeed[feed.id] ?? 0) + 1
       c.perRule[ruleName] = (c.perRule[ruleName] ?? 0) + 1
       emit(d)
     }
@@ -239,7 +298,7 @@ export class EventMatcher {
    * Hot path. Looks candidate i up; returns its normalized value (for hashes and IPv4 built only
    * on a hit), or null when the value is not valid for its type.
    */
-  private lookup (extractor: Extractor, kind: number, i: number, hits: Hits): string | null {
+  private lookup (index: FeedIndex, extractor: Extractor, kind: number, i: number, hits: Hits): string | null {
     const cands = this.cands
     const src = cands.src
     const s = cands.start[i]
@@ -249,34 +308,34 @@ export class EventMatcher {
       const want = kind >>> 8
       // Other lengths are ignored (DESIGN.md section 3); the index checks the hex digits.
       if (want !== 0 ? len !== want : (len !== 32 && len !== 40 && len !== 64)) return null
-      this.index.lookupHashHex(src, s, e, hits)
+      index.lookupHashHex(src, s, e, hits)
       return hits.length > 0 ? src.toString('latin1', s, e).toLowerCase() : null
     }
     if (kind === K_IP) {
       const known = cands.ipv4[i]
       const v4 = known >= 0 ? known : parseIpv4(src, s, e)
       if (v4 >= 0) {
-        this.index.lookupIpv4(v4, hits)
+        index.lookupIpv4(v4, hits)
         return hits.length > 0 ? `${v4 >>> 24}.${(v4 >>> 16) & 255}.${(v4 >>> 8) & 255}.${v4 & 255}` : null
       }
-      const r = lookupValue(this.index, 'ip', extractor.value(cands, i), hits)
+      const r = lookupValue(index, 'ip', extractor.value(cands, i), hits)
       return r === null ? null : r.value
     }
     if (kind === K_URL) {
       // Most URLs lead to hosts no feed lists: the bytes tell, before any string is built.
-      if (!this.index.urlMayMatch(src, s, e)) return null
+      if (!index.urlMayMatch(src, s, e)) return null
       // lookupValue's url case, without its result object.
       const u = normalizeUrl(extractor.value(cands, i))
       if (u === null) return null
-      this.hostIp = lookupHost(this.index, u.host, u.rest, u.rest === '' ? 'domain' : 'url', hits)
+      this.hostIp = lookupHost(index, u.host, u.rest, u.rest === '' ? 'domain' : 'url', hits)
       return u.value
     }
     // Bare domains (the dns preset) are as many as the dotted words of a log: the bytes rule most
     // out before any string is built, as for URLs (a bare host is a URL without scheme or path).
-    if (!this.index.urlMayMatch(src, s, e)) return null
+    if (!index.urlMayMatch(src, s, e)) return null
     const d = normalizeDomain(extractor.value(cands, i))
     if (d === null) return null
-    this.hostIp = lookupHost(this.index, d, '', 'domain', hits)
+    this.hostIp = lookupHost(index, d, '', 'domain', hits)
     return d
   }
 }

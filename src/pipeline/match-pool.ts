@@ -57,10 +57,11 @@ export class MatchPool extends EventEmitter {
   async run (task: MatchTask): Promise<MatchResult> {
     this.inFlight++
     try {
-      const wire: WireTask = { batch: task.batch, genId: task.gen.id, cfgVersion: task.cfg.version, finished: task.finished === true }
+      const overlay = task.overlay ?? undefined
+      const wire: WireTask = { batch: task.batch, genId: task.gen.id, cfgVersion: task.cfg.version, overlayId: overlay?.id ?? 0, finished: task.finished === true }
       let reply = await this.piscina.run(wire, { transferList: [wire.batch.buffer] }) as MatchReply
       if ('missing' in reply) {
-        const full: WireTask = { ...wire, batch: { ...task.batch, buffer: reply.batch }, gen: task.gen, cfg: task.cfg }
+        const full: WireTask = { ...wire, batch: { ...task.batch, buffer: reply.batch }, gen: task.gen, cfg: task.cfg, overlay }
         reply = await this.piscina.run(full, { transferList: [reply.batch] }) as MatchReply
         if ('missing' in reply) throw new FeedmatchError('FM_ERR_WORKER', 'a match worker did not take the generation and config it was sent')
       }

@@ -19,6 +19,8 @@ export interface WorkerConfig {
 export interface MatchTask {
   batch: SealedBatch
   gen: GenerationHandle
+  /** The live lists' overlay (service/live-lists.ts), or null when they are empty. */
+  overlay?: GenerationHandle | null
   cfg: WorkerConfig
   /** Finished events for this batch even when the config has them off (X-KF-SendFinishedEvent). */
   finished?: boolean
@@ -35,9 +37,12 @@ export interface WireTask {
   batch: SealedBatch
   genId: number
   cfgVersion: number
+  /** 0: no overlay. */
+  overlayId: number
   finished: boolean
   gen?: GenerationHandle
   cfg?: WorkerConfig
+  overlay?: GenerationHandle
 }
 
 /** What a batch produced: ready-to-send frames and the counters. */

@@ -8,11 +8,15 @@
  *   GET  /lookup?indicator=X&...   what `feedmatch lookup --format json` prints, against the
  *                                  feeds in service (it follows reloads and swaps)
  *   POST /lookup                   the same, indicators in the body: one a line, or a JSON array
+ *   GET  /lists/allowlist|blocklist          the live lists (live-lists.ts)
+ *   POST /lists/allowlist|blocklist          add an entry { value, reason, scope?, expires? }
+ *   DELETE /lists/allowlist|blocklist/ID     remove one
  *
  * Errors are JSON `{error: {code, message, hint}}` with the stable codes of errors.ts. Lookups run
  * on the main thread, so a request is bounded (MAX_INDICATORS, MAX_BODY) and looked up in slices
  * with the event loop let through between them: the event path never waits more than a slice
- * (1,000 mixed indicators on a 1M index take 6 ms warm, 30 ms on a first request).
+ * (1,000 mixed indicators on a 1M index take 6 ms warm, 30 ms on a first request). /lists needs
+ * `read` to list and `write` to change.
  *
  * Authentication (api-auth.ts): with tokens configured, every endpoint needs a bearer token with
  * its scope (/stats, /metrics and the details of /health: read; /lookup: lookup); /health without
@@ -25,6 +29,7 @@ import https from 'node:https'
 import { readFileSync } from 'node:fs'
 import { AuthError, TokenAuth } from './api-auth.js'
 import type { ApiConfig, ApiScope } from '../config/types.js'
+import { EntryError, type EntryRequest, type ListEntry, type ListName } from './live-lists.js'
 import type { AddressInfo, Socket } from 'node:net'
 import { FeedmatchError, type ErrorCode } from '../errors.js'
 import { setImmediate } from 'node:timers/promises'
@@ -49,6 +54,12 @@ export interface ApiSource {
   stats: () => Record<string, unknown>
   /** The statistics in Prometheus' text format. */
   metrics: () => Promise<string>
+  /** The live lists (service/live-lists.ts); the service audits every change. */
+  lists?: {
+    all: (list: ListName) => ListEntry[]
+    add: (list: ListName, req: EntryRequest, by: string) => ListEntry
+    remove: (list: ListName, id: string, by: string) => ListEntry | undefined
+  }
 }
 
 /** An API error: its HTTP status with one of our codes. */
@@ -145,10 +156,15 @@ export class ApiServer {
       if (e.status === 401) res.setHeader('www-authenticate', 'Bearer realm="feedmatch"')
       send(res, e.status, { error: { code: e.code, message: e.message, hint: e.hint } })
     }
-    const may = (scope: ApiScope): void => { this.auth.check(req.headers.authorization, scope) }
+    const may = (scope: ApiScope): string => this.auth.check(req.headers.authorization, scope)?.name ?? 'local'
     try {
       const url = requestUrl(req)
       const route = `${req.method ?? ''} ${url.pathname}`
+      const listRoute = /^\/lists\/(allowlist|blocklist)(?:\/([\w-]{1,64}))?$/.exec(url.pathname)
+      if (listRoute !== null && this.source.lists !== undefined) {
+        this.lists(req, res, listRoute[1] as ListName, listRoute[2], may).then((body) => body !== undefined && send(res, req.method === 'POST' ? 201 : 200, body), fail)
+        return
+      }
       if (route === 'GET /health') {
         // A load balancer's probe carries no token: it gets the status alone.
         if (!this.auth.open && req.headers.authorization === undefined) return done({ status: this.source.health().status })
@@ -176,6 +192,36 @@ export class ApiServer {
     } catch (err) {
       fail(err)
     }
+  }
+
+  /** GET /lists/NAME (read), POST /lists/NAME (write; a JSON entry), DELETE /lists/NAME/ID (write). */
+  private async lists (req: http.IncomingMessage, res: http.ServerResponse, list: ListName, id: string | undefined, may: (s: ApiScope) => string): Promise<unknown> {
+    const lists = this.source.lists as NonNullable<ApiSource['lists']>
+    const route = `${req.method ?? ''} ${id === undefined ? 'list' : 'entry'}`
+    if (route === 'GET list') { may('read'); return lists.all(list) }
+    if (route === 'POST list') {
+      const by = may('write')
+      let body: unknown
+      try { body = JSON.parse(await readBody(req)) } catch (err) {
+        if (err instanceof ApiError) throw err
+        throw new ApiError(400, 'FM_ERR_API', `POST /lists/${list}: the body is not valid JSON (${(err as Error).message})`)
+      }
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'FM_ERR_API', `POST /lists/${list}: expected a JSON object { value, reason, scope?, expires? }`)
+      try {
+        return lists.add(list, body as EntryRequest, by)
+      } catch (err) {
+        if (err instanceof EntryError) throw new ApiError(400, 'FM_ERR_API', `POST /lists/${list}: ${err.message}`)
+        throw err
+      }
+    }
+    if (route === 'DELETE entry') {
+      const by = may('write')
+      const gone = lists.remove(list, id as string, by)
+      if (gone === undefined) throw new ApiError(404, 'FM_ERR_API', `DELETE /lists/${list}/${id as string}: no such entry`)
+      return gone
+    }
+    res.setHeader('allow', id === undefined ? 'GET, POST' : 'DELETE')
+    throw new ApiError(405, 'FM_ERR_API', `${req.method ?? '?'} ${new URL(req.url ?? '/', 'http://api').pathname}: method not allowed`)
   }
 
   private async lookup (indicators: string[]): Promise<LookupEntry[]> {

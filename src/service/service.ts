@@ -25,6 +25,7 @@ import type { FetchOutcome } from '../feeds/remote/fetch.js'
 import { FeedHealth, type FeedHealthEntry } from './feed-health.js'
 import type { ResolvedFeed } from '../config/types.js'
 import { stat } from 'node:fs/promises'
+import { LiveLists, entryOf, type ListEntry } from './live-lists.js'
 import { mergeReports, unintendedDrops, type ComponentReport } from '../util/telemetry.js'
 
 /** Batch geometry: big enough to amortize a thread hop, small enough for low latency. */
@@ -53,6 +54,8 @@ export class Service {
   /** Downloads the remote feeds on their schedules; set when the config has any. */
   private fetcher?: FeedFetcher
   private readonly health = new FeedHealth()
+  /** The API's live allowlist and blocklist, matched as an overlay beside the feeds. */
+  private readonly lists: LiveLists
   private emitter!: Emitter
   private pool!: MatchPool
   /** Set once the pool is up; the listeners bind before (held paused), so it may still be unset. */
@@ -70,6 +73,7 @@ export class Service {
 
   constructor (private config: Config) {
     this.feeds = new FeedManager(config)
+    this.lists = new LiveLists(config.feeds.lists)
   }
 
   /** Loads feeds, starts the pool, the emitter and the listeners, then sends `started`. */
@@ -108,6 +112,11 @@ export class Service {
       this.alert('feed_failed', { feed: '*', code: err.code ?? 'FM_ERR_FEED_READ', reason: err.message, kept: 'previous' })
     })
     await this.startFetcher()
+    try {
+      this.lists.load()
+    } catch (err) {
+      throw new FeedmatchError('FM_ERR_CONFIG', `the live lists in ${this.config.feeds.lists} cannot be read: ${(err as Error).message}; fix or move lists.json`, { cause: err })
+    }
     const first = await this.feeds.load()
     if (first.feeds === 0 && first.failed.length > 0) {
       throw new FeedmatchError('FM_ERR_FEED_READ', `no feed could be loaded; first failure "${first.failed[0].name}": ${first.failed[0].message}`)
@@ -115,7 +124,7 @@ export class Service {
 
     this.pool = new MatchPool({ threads: this.config.workers, maxInFlight: this.config.workers * 2 })
     this.pool.on('error', (err: Error) => log.error({ err: err.message }, 'worker pool error'))
-    const task = (): Omit<MatchTask, 'batch'> => ({ gen: this.feeds.current, cfg: this.workerCfg })
+    const task = (): Omit<MatchTask, 'batch'> => ({ gen: this.feeds.current, overlay: this.lists.overlay, cfg: this.workerCfg })
     const dispatch = { batchBytes: BATCH_BYTES, batchEvents: BATCH_EVENTS, batchDelay: BATCH_DELAY_MS, maxPending: this.config.workers * 4 }
     // Before the first event: the whole matching path gets compiled, and the workers show they run.
     const warmMs = await warmUp(this.pool, task, dispatch, { bytes: WARMUP_BYTES * this.config.workers, sources: this.workerCfg.sources.length, timeoutMs: WORKER_START_TIMEOUT_MS })
@@ -210,6 +219,7 @@ export class Service {
     this.feeds.close()
     this.fetcher?.close()
     this.health.close()
+    this.lists.close()
     // From here the output's pushback no longer holds the pipeline: a SIEM that is down would
     // hold it for ever. What the output cannot send by its close timeout is spooled, or dropped
     // and counted.
@@ -237,6 +247,7 @@ export class Service {
     this.feeds.close()
     this.fetcher?.close()
     this.health.close()
+    this.lists.close()
     await Promise.allSettled([...this.tcp.map(async (l) => await l.close()), ...this.udp.map(async (l) => await l.close()), this.api?.close()])
     await Promise.allSettled([this.pool?.close(), this.emitter?.close()])
   }
@@ -325,7 +336,21 @@ export class Service {
         }
       },
       stats: () => this.snapshot(),
-      metrics: async () => await prometheusText(this.snapshot(), this.feeds.current.id, this.latencyMetric)
+      metrics: async () => await prometheusText(this.snapshot(), this.feeds.current.id, this.latencyMetric),
+      lists: {
+        all: (list) => this.lists.all(list),
+        add: (list, req, by) => {
+          const entry = entryOf(list, req, by)
+          this.lists.add(entry)
+          this.audit('add', entry, by)
+          return entry
+        },
+        remove: (list, id, by) => {
+          const gone = this.lists.remove(list, id)
+          if (gone !== undefined) this.audit('remove', gone, by)
+          return gone
+        }
+      }
     }, this.config.api)
     this.addresses.push({ protocol: at.protocol, host: at.host, port: await this.api.listen(at.host, at.port) })
   }
@@ -358,6 +383,12 @@ export class Service {
       log.error({ feed: f.name, path: f.path, code: f.code, kept: f.kept }, f.message)
       this.alert('feed_failed', { feed: f.name, path: f.path, code: f.code, reason: f.message, kept: f.kept })
     }
+  }
+
+  /** Every change of a live list: to the log (audit: true) and to the SIEM as `list_changed`. */
+  private audit (action: 'add' | 'remove', e: ListEntry, by: string): void {
+    log.info({ audit: true, action, list: e.list, id: e.id, value: e.value, reason: e.reason, scope: e.scope, expires: e.expires, by }, `live ${e.list}: ${action} ${e.value}`)
+    this.alert('list_changed', { action, list: e.list, id: e.id, value: e.value, reason: e.reason, by })
   }
 
   /** A service event through AlertFormat, to the SIEM with the detections. */

@@ -11,6 +11,7 @@ import { encodeResult, type MatchReply, type WireTask, type WorkerConfig } from 
 // views of FeedIndex generations and what they compile from the config, both cached by id.
 
 let gen: { id: number, index: FeedIndex, matcher: EventMatcher } | undefined
+let overlay: { id: number, index: FeedIndex } | undefined
 let compiled: { version: number, extractors: Extractor[], renderer: Renderer, finishedEvents: boolean, maxPerEvent: number } | undefined
 
 function compile (cfg: WorkerConfig): NonNullable<typeof compiled> {
@@ -34,6 +35,9 @@ function stateFor (task: WireTask): { c: NonNullable<typeof compiled>, matcher: 
     gen = { id: task.gen.id, index, matcher: new EventMatcher(index, compiled.maxPerEvent) }
   }
   if (gen === undefined || gen.id !== task.genId) return undefined
+  if (task.overlay !== undefined && overlay?.id !== task.overlay.id) overlay = { id: task.overlay.id, index: new FeedIndex(task.overlay) }
+  if (task.overlayId !== 0 && overlay?.id !== task.overlayId) return undefined
+  gen.matcher.setOverlay(task.overlayId === 0 ? null : (overlay as { index: FeedIndex }).index)
   return { c: compiled, matcher: gen.matcher }
 }
 

@@ -16,7 +16,7 @@ import {
 } from './helpers.js'
 import { skipWithout } from '../helpers/peers.js'
 
-const SERVICE_EVENTS = new Set(['started', 'stopping', 'feeds_updated', 'feed_failed', 'output_lost', 'output_regained', 'events_dropped'])
+const SERVICE_EVENTS = new Set(['started', 'stopping', 'feeds_updated', 'feed_failed', 'feed_stale', 'feed_fresh', 'list_changed', 'output_lost', 'output_regained', 'events_dropped'])
 
 // The guide's detection format, written out here rather than taken from the preset, with the kv
 // value rule of render/escape.ts: any character but `\` and `=`, or an escape pair.
