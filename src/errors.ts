@@ -57,6 +57,11 @@ export function isFeedmatchError (err: unknown): err is FeedmatchError {
     (err as { code: string }).code in ERROR_CODES
 }
 
+/** `code` when it is one of ours (a failure's code that crossed a thread as a string), else `fallback`. */
+export function ourCode (code: unknown, fallback: ErrorCode): ErrorCode {
+  return typeof code === 'string' && code in ERROR_CODES ? code as ErrorCode : fallback
+}
+
 /** Rebuild a FeedmatchError from a plain `{ code, message }` object that crossed a thread boundary. */
 export function reviveError (err: unknown): Error {
   if (err instanceof Error) return err

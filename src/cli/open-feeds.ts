@@ -1,4 +1,4 @@
-import { ERROR_CODES, FeedmatchError, type ErrorCode } from '../errors.js'
+import { FeedmatchError, ourCode } from '../errors.js'
 import { FeedFetcher } from '../feeds/remote/scheduler.js'
 import { fileURLToPath } from 'node:url'
 import { loadConfig } from '../config/load.js'
@@ -81,8 +81,7 @@ export function requireAllFeeds (opened: OpenedFeeds): OpenedFeeds {
   if (failed.length > 0) {
     const f = failed[0]
     // The first failure's own code, so that its hint is the one that helps (FM_ERR_FEED_EMPTY...).
-    const code = (f.code in ERROR_CODES ? f.code : 'FM_ERR_FEED_READ') as ErrorCode
-    throw new FeedmatchError(code, `${failed.length} feed(s) failed to load, first "${f.name}": ${f.message}`)
+    throw new FeedmatchError(ourCode(f.code, 'FM_ERR_FEED_READ'), `${failed.length} feed(s) failed to load, first "${f.name}": ${f.message}`)
   }
   return opened
 }

@@ -7,7 +7,7 @@
  */
 import { mkdir, mkdtemp, readdir, rename, rm } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { FeedmatchError } from '../../errors.js'
+import { FeedmatchError, ourCode } from '../../errors.js'
 import type { ResolvedFeed } from '../../config/types.js'
 import type { GenerationHandle } from '../../index/types.js'
 import { buildGeneration } from '../build.js'
@@ -30,7 +30,7 @@ async function validate (feed: ResolvedFeed, candidate: string, previous?: Gener
   const res = await buildGeneration([{ ...feed, path: candidate, inServiceAs: feed.path }], { previous })
   const failure = res.failed[0]
   if (failure !== undefined) {
-    throw new FeedmatchError(failure.code as 'FM_ERR_FEED_READ', `the download of feed "${feed.name}" was not taken: ${failure.message}`)
+    throw new FeedmatchError(ourCode(failure.code, 'FM_ERR_FEED_READ'), `the download of feed "${feed.name}" was not taken: ${failure.message}`)
   }
   return res.loaded[0]?.meta.records ?? 0
 }
@@ -77,7 +77,7 @@ export async function fetchFeed (feed: ResolvedFeed, opts: { previous?: Generati
     outcome = { feed: feed.name, status: changed ? 'updated' : 'not-modified', records, ms: performance.now() - started }
   } catch (err) {
     const e = err as FeedmatchError
-    const code = typeof e.code === 'string' && e.code.startsWith('FM_ERR_') ? e.code : 'FM_ERR_FEED_FETCH'
+    const code = ourCode(e.code, 'FM_ERR_FEED_FETCH')
     // The cursor and validators stay those of the copy held: the next fetch asks again.
     Object.assign(next, { validators: state.validators, taxii: state.taxii, misp: state.misp })
     next.lastError = { time: Date.now(), code, message: e.message }

@@ -36,8 +36,8 @@ export class FeedFetcher extends EventEmitter {
   /** Schedules every feed: due ones at once, the others when `every` has passed since their last success. */
   async start (): Promise<void> {
     for (const f of this.feeds) {
-      const state = await readState((f.remote as NonNullable<ResolvedFeed['remote']>).dir)
-      const due = (state.lastSuccess ?? 0) + (f.remote as NonNullable<ResolvedFeed['remote']>).every - Date.now()
+      const state = await readState(remoteOf(f).dir)
+      const due = (state.lastSuccess ?? 0) + remoteOf(f).every - Date.now()
       this.schedule(f, Math.max(0, due))
     }
   }
@@ -72,11 +72,16 @@ export class FeedFetcher extends EventEmitter {
     if (this.closed) return
     clearTimeout(this.timers.get(feed.name))
     const t = setTimeout(() => {
-      void this.fetch(feed).finally(() => this.schedule(feed, (feed.remote as NonNullable<ResolvedFeed['remote']>).every))
+      void this.fetch(feed).finally(() => this.schedule(feed, remoteOf(feed).every))
     }, Math.min(delay, 2 ** 31 - 1))
     t.unref()
     this.timers.set(feed.name, t)
   }
+}
+
+/** The remote source of a feed this fetcher holds (only remote feeds are given to it). */
+function remoteOf (f: ResolvedFeed): NonNullable<ResolvedFeed['remote']> {
+  return f.remote as NonNullable<ResolvedFeed['remote']>
 }
 
 async function exists (path: string): Promise<boolean> {
