@@ -26,6 +26,7 @@ function makeBatch () {
   const hex = (n) => { let s = ''; while (s.length < n) s += int(0x10000).toString(16).padStart(4, '0'); return s.slice(0, n) }
   const ts = () => `Oct ${10 + int(20)} ${String(int(24)).padStart(2, '0')}:${String(int(60)).padStart(2, '0')}:${String(int(60)).padStart(2, '0')}`
   const hosts = ['cdn.example.com', 'www.example.org', 'api.service.internal', 'update.vendor.net', 'mail.example.com']
+  /** @type {Array<[number, () => string]>} */
   const makers = [
     [25, () => `${ts()} app01 systemd[1]: Started Session ${int(99999)} of user ${['root', 'alice', 'svc_backup'][int(3)]}; took ${int(900)}ms, memory ${int(4096)}M.`],
     [25, () => `${ts()} gw kernel: [UFW BLOCK] IN=eth0 OUT= MAC=00:16:3e:5e:6c:00:52:54:00:12:35:02:08:00 SRC=${ip()} DST=${ip()} LEN=60 TOS=0x00 PREC=0x00 TTL=${int(255)} ID=${int(65535)} DF PROTO=TCP SPT=${1024 + int(60000)} DPT=${[22, 80, 443, 3389][int(4)]} WINDOW=29200 RES=0x00 SYN URGP=0`],

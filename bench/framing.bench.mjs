@@ -29,7 +29,10 @@ function sampleLines (corpus) {
 
 const chunks = (buf) => { const out = []; for (let i = 0; i < buf.length; i += CHUNK) out.push(buf.subarray(i, i + CHUNK)); return out }
 
-/** Runs the benchmark; returns { lf, octet } with MB/s and events/s. */
+/**
+ * Runs the benchmark; returns { lf, octet } with MB/s and events/s.
+ * @param {{ quick?: boolean, corpus?: string }} [options]
+ */
 export async function runFramingBench ({ quick = false, corpus } = {}) {
   const { Framer } = await import(new URL('../dist/input/framing.js', import.meta.url).href)
   const lines = sampleLines(corpus)

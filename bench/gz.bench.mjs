@@ -15,13 +15,13 @@ import { runScanBench } from './scan.bench.mjs'
 /** Runs one `zcat` per list of files, all at once, output to /dev/null; resolves with the wall time in ms. */
 async function zcatMs (lists) {
   const t0 = performance.now()
-  await Promise.all(lists.map((files) => new Promise((resolve, reject) => {
+  await Promise.all(lists.map((files) => /** @type {Promise<void>} */ (new Promise((resolve, reject) => {
     const child = spawn('zcat', files, { stdio: ['ignore', 'ignore', 'pipe'] })
     let err = ''
     child.stderr.setEncoding('utf8').on('data', (s) => { err += s })
     child.on('error', reject)
     child.on('close', (code, signal) => code === 0 ? resolve() : reject(new Error(`zcat ${signal ?? `exited with ${code}`}: ${err.slice(-500)}`)))
-  })))
+  }))))
   return performance.now() - t0
 }
 
@@ -54,6 +54,7 @@ function scanFigures (r, set, lines, expectedDetections) {
  * ceiling), feedmatch scan on the folder, and zcat piped into feedmatch scan -. `lines` and
  * `expectedDetections` (the corpus sidecar's) check the counts. A measure that cannot run holds
  * `{ skipped: why }`. `quick` changes nothing here: the caller picks a smaller corpus.
+ * @param {{ quick?: boolean, gzDir: string, feedFiles: string[], lines?: number, expectedDetections?: number }} options
  */
 export async function runGzBench ({ quick = false, gzDir, feedFiles, lines, expectedDetections }) {
   const set = gzSetOf(gzDir)

@@ -30,6 +30,7 @@ function hasGnuTime () {
  * opens at spawn, so the producer waits on it while the feeds load. `config`: a config file (its
  * sources' rules; feeds come from `feeds`). `quick` changes nothing here:
  * the caller picks a smaller corpus.
+ * @param {{ quick?: boolean, corpus?: string, feeds?: string | string[], snapshot?: string, workers?: number, stdinFrom?: string[], config?: string }} [options]
  */
 export async function runScanBench ({ quick = false, corpus, feeds, snapshot, workers = cpus().length, stdinFrom, config } = {}) {
   if (stdinFrom !== undefined) corpus ??= '-'
@@ -39,7 +40,7 @@ export async function runScanBench ({ quick = false, corpus, feeds, snapshot, wo
     '--workers', String(workers), '--no-progress', '--summary-json', '-o', '/dev/null', corpus]
   const producer = stdinFrom === undefined ? null : spawn(stdinFrom[0], stdinFrom.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
   let producerErr = ''
-  producer?.stderr.setEncoding('utf8').on('data', (s) => { producerErr += s })
+  producer?.stderr?.setEncoding('utf8').on('data', (s) => { producerErr += s })
   const producerDone = producer === null
     ? null
     : new Promise((resolve) => {

@@ -93,8 +93,8 @@ async function startReceiver ({ rate = Infinity, tally = false } = {}) {
   })
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
-  r.port = server.address().port
-  r.close = () => new Promise((resolve) => { server.close(() => resolve()); server.closeAllConnections?.() })
+  r.port = /** @type {import('node:net').AddressInfo} */ (server.address()).port
+  r.close = () => /** @type {Promise<void>} */ (new Promise((resolve) => { server.close(() => resolve()) }))
   return r
 }
 
@@ -146,6 +146,9 @@ async function startService (feedFiles, outPort, timeoutMs, configFile) {
  * (starting over at its end when it is shorter: latency wants enough batches for a p99). At full
  * speed, `again(passes)` at the end of each whole pass says whether to send the corpus once more;
  * `onChunk(sent)` sees the bytes sent so far. Counts the writes that had to wait for 'drain'.
+ * @param {number} port
+ * @param {string} corpus
+ * @param {{ rate?: number, maxMs?: number, again?: (passes: number) => boolean, onChunk?: (sent: number) => void }} [options]
  */
 async function send (port, corpus, { rate = Infinity, maxMs = Infinity, again = () => false, onChunk = () => {} } = {}) {
   const socket = connect(port, '127.0.0.1')
@@ -219,6 +222,8 @@ function dropsOf (final) {
  * receiver's reading, `configFile` is passed to the service, `sendOpts(receiver)` gives the
  * sender's options, `beforeStop(receiver)` is awaited before SIGTERM and `tally` keeps a count of
  * each distinct detection frame.
+ * @param {{ feedFiles: string[], corpus: string, sendOpts?: (receiver: any) => object, receiverRate?: number, configFile?: string, beforeStop?: (receiver: any) => Promise<void>, tally?: boolean }} options
+ * @param {number} timeoutMs
  */
 async function runOnce ({ feedFiles, corpus, sendOpts = () => ({}), receiverRate, configFile, beforeStop, tally = false }, timeoutMs) {
   const receiver = await startReceiver({ rate: receiverRate, tally })

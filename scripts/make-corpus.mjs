@@ -153,6 +153,7 @@ function urlFor (kind, v) {
   return `${scheme}://${v}${pick(PATHS)()}` // domain or host: any path
 }
 
+/** @type {Array<[number, (plant?: { hash?: string, ip?: string, url?: string }) => string]>} */
 const MAKERS = [[40, cefLine], [35, squidLine], [25, kvLine]]
 const WEIGHT = MAKERS.reduce((n, [w]) => n + w, 0)
 function background () {

@@ -137,6 +137,7 @@ function klMaliciousHash () {
     sha1: '3395856ce81f2b7382dee72602f798b642f14140',
     sha256: '275a021bbfb6489e54d471899f7db9d1663fc695ec2fe2a2c4538aabf651fd0f'
   }
+  /** @type {Array<Record<string, unknown>>} */
   const records = [{
     MD5: eicar.md5, SHA1: eicar.sha1, SHA256: eicar.sha256, threat: 'EICAR-Test-File', file_size: 68,
     file_type: 'COM', file_names: ['eicar.com', 'eicar.txt'], first_seen: '10.07.2015 23:53',
@@ -257,6 +258,7 @@ function stixBundle () {
   const h = hashes('stix_indicators')
   const feed = 'stix_indicators'
   const identity = `identity--${r.uuid()}`
+  /** @type {Array<Record<string, unknown>>} */
   const objects = [{
     type: 'identity', spec_version: '2.1', id: identity, created: '2015-07-10T23:53:00.000Z', modified: '2015-07-10T23:53:00.000Z',
     name: 'feedmatch demo intelligence (made-up data)', identity_class: 'organization'
