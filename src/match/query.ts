@@ -124,21 +124,36 @@ export interface LookupEntry {
   value: string | null
   allowlisted?: true
   matches: Array<{ feed: string, category: string, matched: string, context: Record<string, unknown> }>
+  /** The API only: live-list entries the value matches (an allowlist entry may apply to some senders or feeds only). */
+  live?: Array<Record<string, unknown>>
 }
 
 /** Looks each query up (matchQuery) and gives what `lookup` reports of it. */
-export function lookupEntries (index: FeedIndex, queries: string[]): LookupEntry[] {
+export function lookupEntries (index: FeedIndex, queries: string[], overlay?: FeedIndex): LookupEntry[] {
   const hits = new Hits()
   return queries.map((q) => {
     const r = matchQuery(index, q, hits)
+    const live = overlay === undefined ? [] : liveEntries(overlay, q, hits)
     return {
       indicator: r.indicator,
       type: r.type,
       value: r.value,
       ...(r.allowlisted ? { allowlisted: true as const } : {}),
-      matches: r.matches.map((m) => ({ feed: m.feed, category: m.category, matched: m.matched, context: index.context(m.rec) }))
+      matches: r.matches.map((m) => ({ feed: m.feed, category: m.category, matched: m.matched, context: index.context(m.rec) })),
+      ...(live.length > 0 ? { live } : {})
     }
   })
+}
+
+/** The live-list entries (their contexts: id, list, reason, scope...) that a query matches in the overlay. */
+function liveEntries (overlay: FeedIndex, query: string, hits: Hits): Array<Record<string, unknown>> {
+  const q = classifyQuery(query.trim())
+  if (q === null) return []
+  hits.clear()
+  if (lookupValue(overlay, q.type, refang(query.trim()), hits) === null) return []
+  const out: Array<Record<string, unknown>> = []
+  for (let i = 0; i < hits.length; i++) out.push({ matched: hits.matched[i], ...overlay.context(hits.recs[i]) })
+  return out
 }
 
 /** Indicators given one a line (a file, a request body): blank lines and `#` comment lines skipped. */

@@ -54,6 +54,8 @@ export interface ApiSource {
   stats: () => Record<string, unknown>
   /** The statistics in Prometheus' text format. */
   metrics: () => Promise<string>
+  /** The live lists' overlay as an index (null: the lists are empty), for /lookup. */
+  overlay?: () => FeedIndex | null
   /** The live lists (service/live-lists.ts); the service audits every change. */
   lists?: {
     all: (list: ListName) => ListEntry[]
@@ -151,7 +153,9 @@ export class ApiServer {
   private handle (req: http.IncomingMessage, res: http.ServerResponse): void {
     const done = (body: unknown): void => send(res, 200, body)
     const fail = (err: unknown): void => {
-      const e = err instanceof ApiError || err instanceof AuthError ? err : new ApiError(500, 'FM_ERR_INTERNAL', (err as Error)?.message ?? String(err))
+      const e = err instanceof ApiError || err instanceof AuthError
+        ? err
+        : err instanceof FeedmatchError ? new ApiError(500, err.code, err.message) : new ApiError(500, 'FM_ERR_INTERNAL', (err as Error)?.message ?? String(err))
       if (e instanceof AuthError && e.retryAfter !== undefined) res.setHeader('retry-after', String(e.retryAfter))
       if (e.status === 401) res.setHeader('www-authenticate', 'Bearer realm="feedmatch"')
       send(res, e.status, { error: { code: e.code, message: e.message, hint: e.hint } })
@@ -229,10 +233,11 @@ export class ApiServer {
     if (queries.length === 0) throw new ApiError(400, 'FM_ERR_API', 'lookup: give at least one indicator (?indicator=VALUE, or one a line in a POST body)')
     if (queries.length > MAX_INDICATORS) throw new ApiError(413, 'FM_ERR_API', `lookup: ${queries.length} indicators in one request; at most ${MAX_INDICATORS}`)
     const index = this.source.index() // one generation for the whole request
+    const overlay = this.source.overlay?.() ?? undefined
     const out: LookupEntry[] = []
     for (let i = 0; i < queries.length; i += LOOKUP_SLICE) {
       if (i > 0) await setImmediate()
-      out.push(...lookupEntries(index, queries.slice(i, i + LOOKUP_SLICE)))
+      out.push(...lookupEntries(index, queries.slice(i, i + LOOKUP_SLICE), overlay))
     }
     return out
   }

@@ -11,6 +11,7 @@ import { randomUUID } from 'node:crypto'
 import { mkdirSync, readFileSync, renameSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs'
 import { join } from 'node:path'
 import { EventEmitter } from 'node:events'
+import { FeedmatchError } from '../errors.js'
 import { IndexBuilder } from '../index/builder.js'
 import type { FeedMeta, GenerationHandle } from '../index/types.js'
 import { indicatorKeys } from '../match/keys.js'
@@ -125,7 +126,12 @@ export class LiveLists extends EventEmitter {
   add (entry: ListEntry): void {
     if (this.entries.length >= MAX_ENTRIES) throw new EntryError(`the live lists hold ${MAX_ENTRIES} entries at most; remove some, or put large lists in a feed file`)
     this.entries.push(entry)
-    this.commit()
+    try {
+      this.commit()
+    } catch (err) {
+      this.entries.pop() // not on disk: not in the lists either
+      throw err
+    }
   }
 
   /** Removes an entry; false when there is none with that id in that list. */
@@ -133,7 +139,12 @@ export class LiveLists extends EventEmitter {
     const i = this.entries.findIndex((e) => e.id === id && e.list === listName)
     if (i < 0) return undefined
     const [gone] = this.entries.splice(i, 1)
-    this.commit()
+    try {
+      this.commit()
+    } catch (err) {
+      this.entries.splice(i, 0, gone)
+      throw err
+    }
     return gone
   }
 
@@ -148,12 +159,16 @@ export class LiveLists extends EventEmitter {
 
   /** lists.json by write, fsync and rename: a crash leaves the old file or the new one. */
   private save (): void {
-    mkdirSync(this.dir, { recursive: true })
-    const tmp = join(this.dir, `.lists.json.${process.pid}`)
-    writeFileSync(tmp, JSON.stringify({ entries: this.entries }, null, 1))
-    const fd = openSync(tmp, 'r')
-    try { fsyncSync(fd) } finally { closeSync(fd) }
-    renameSync(tmp, join(this.dir, 'lists.json'))
+    try {
+      mkdirSync(this.dir, { recursive: true })
+      const tmp = join(this.dir, `.lists.json.${process.pid}`)
+      writeFileSync(tmp, JSON.stringify({ entries: this.entries }, null, 1))
+      const fd = openSync(tmp, 'r')
+      try { fsyncSync(fd) } finally { closeSync(fd) }
+      renameSync(tmp, join(this.dir, 'lists.json'))
+    } catch (err) {
+      throw new FeedmatchError('FM_ERR_WRITE', `cannot write the live lists to ${this.dir}/lists.json (${(err as Error).message}); the change was not made: set feeds.lists to a writable folder`, { cause: err })
+    }
   }
 
   /** Drops expired entries; with `persist`, writes the file when any went. */

@@ -70,6 +70,8 @@ export class Service {
   private api?: ApiServer
   /** The API's view of the generation in service (lookups on this thread), rebuilt on a swap. */
   private apiIndex?: FeedIndex
+  /** The same for the live lists' overlay. */
+  private apiOverlay?: FeedIndex
 
   constructor (private config: Config) {
     this.feeds = new FeedManager(config)
@@ -337,6 +339,12 @@ export class Service {
       },
       stats: () => this.snapshot(),
       metrics: async () => await prometheusText(this.snapshot(), this.feeds.current.id, this.latencyMetric),
+      overlay: () => {
+        const o = this.lists.overlay
+        if (o === null) return null
+        if (this.apiOverlay?.handle.id !== o.id) this.apiOverlay = new FeedIndex(o)
+        return this.apiOverlay
+      },
       lists: {
         all: (list) => this.lists.all(list),
         add: (list, req, by) => {

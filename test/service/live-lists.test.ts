@@ -6,7 +6,7 @@
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
+import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parse as parseYaml } from 'yaml'
 import { CLI, DEMO_FEEDS, EICAR_MD5, Receiver, ServiceProcess, alertName, detectionKey, sendTcp, tempDir, waitFor, writeConfig } from '../helpers/net.js'
@@ -25,6 +25,7 @@ describe('serve: live allowlist and blocklist through the API', { timeout: 120_0
   let base: string
   const writer = newToken('analyst', 'read,write')
   const reader = newToken('viewer', 'read')
+  const lookupTok = newToken('lookups', 'lookup')
   let marker = 0
 
   const api = async (method: string, path: string, token: string | undefined, body?: unknown): Promise<{ status: number, body: any }> => {
@@ -53,7 +54,7 @@ describe('serve: live allowlist and blocklist through the API', { timeout: 120_0
       output: { target: `tcp://127.0.0.1:${siem.port}`, preset: 'alienvault' },
       feeds: { sources: [DEMO_FEEDS], watch: false, lists: join(dir.path, 'lists') },
       workers: 1,
-      api: { listen: 'http://127.0.0.1:0', tokens: [writer.entry, reader.entry] }
+      api: { listen: 'http://127.0.0.1:0', tokens: [writer.entry, reader.entry, lookupTok.entry] }
     })
     svc = await ServiceProcess.start(['--config', cfg])
     base = `http://127.0.0.1:${svc.port('http')}`
@@ -131,6 +132,19 @@ describe('serve: live allowlist and blocklist through the API', { timeout: 120_0
     assert.equal((await api('DELETE', '/lists/blocklist/no-such-id', writer.token)).status, 404)
   })
 
+  it('/lookup shows the live entries a value matches', async () => {
+    const r = await api('POST', '/lists/allowlist', writer.token, { value: '203.0.113.0/24', reason: 'our scanner range', scope: { sender: '10.9.0.0/16' } })
+    assert.equal(r.status, 201)
+    const looked = await fetch(`${base}/lookup?indicator=203.0.113.77`)
+    assert.equal(looked.status, 401, 'lookup needs its scope')
+    const res = await fetch(`${base}/lookup?indicator=203.0.113.77&indicator=198.51.100.250`, { headers: { authorization: `Bearer ${lookupTok.token}` } })
+    const body = await res.json() as Array<{ live?: Array<{ id: string, list: string, reason: string, matched: string, scope: unknown }> }>
+    assert.deepEqual(body[0].live?.map((e) => [e.id, e.list, e.reason, e.matched]), [[r.body.id, 'allowlist', 'our scanner range', '203.0.113.0/24']])
+    assert.deepEqual(body[0].live?.[0].scope, { senders: ['10.9.0.0/16'] })
+    assert.equal(body[1].live, undefined)
+    assert.equal((await api('DELETE', `/lists/allowlist/${r.body.id as string}`, writer.token)).status, 200)
+  })
+
   it('the lists survive a restart', async () => {
     const r = await api('POST', '/lists/blocklist', writer.token, { value: '198.51.100.201', reason: 'kept across restarts' })
     assert.equal(r.status, 201)
@@ -138,5 +152,17 @@ describe('serve: live allowlist and blocklist through the API', { timeout: 120_0
     svc = await ServiceProcess.start(['--config', cfg])
     base = `http://127.0.0.1:${svc.port('http')}`
     assert.deepEqual(await detectionsOf('deny src=10.0.0.9 dst=198.51.100.201'), ['category=Live_Blocklist detected=198.51.100.201'])
+  })
+
+  it('a change that cannot be written is refused with FM_ERR_WRITE, and not made', async () => {
+    // The lists folder replaced by a file: the next write fails (root writes anywhere, so chmod would not).
+    await rm(join(dir.path, 'lists'), { recursive: true })
+    await writeFile(join(dir.path, 'lists'), 'not a folder')
+    const r = await api('POST', '/lists/blocklist', writer.token, { value: 'unsaved.example', reason: 'cannot be kept' })
+    assert.equal(r.status, 500)
+    assert.equal(r.body.error.code, 'FM_ERR_WRITE')
+    assert.match(r.body.error.message, /set feeds\.lists to a writable folder/)
+    const listed = await api('GET', '/lists/blocklist', reader.token)
+    assert.ok(!listed.body.some((e: { value: string }) => e.value === 'unsaved.example'))
   })
 })
