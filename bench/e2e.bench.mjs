@@ -7,6 +7,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runBaseline } from './baseline.mjs'
 import { runServeBench } from './serve.bench.mjs'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { runFixedStringTool, rgSkipReason, which } from './grep.bench.mjs'
 import { runGzBench } from './gz.bench.mjs'
 import { fmt, ratio } from './lib/report.mjs'
@@ -14,6 +16,16 @@ import { FEED_FILES, ensureGzSet } from './lib/data.mjs'
 
 /** Most a substring tool may scan (after its setup) before the rest of the corpus is left out. */
 const TOOL_SCAN_MS = { quick: 20_000, full: 120_000 }
+
+/** bench/peers/python_set.py in its own process: its figures, `partial` when it was stopped at maxScanMs. */
+async function runPythonSet ({ list, corpus, maxScanMs }) {
+  const child = spawn('python3', [fileURLToPath(new URL('./peers/python_set.py', import.meta.url)), '--list', list, '--max-ms', String(maxScanMs), corpus], { stdio: ['ignore', 'pipe', 'inherit'] })
+  let out = ''
+  child.stdout.setEncoding('utf8').on('data', (s) => { out += s })
+  const code = await new Promise((resolve) => child.on('close', resolve))
+  if (code !== 0) throw new Error(`bench/peers/python_set.py exited with ${code}`)
+  return JSON.parse(out)
+}
 
 /** Runs one comparison; a failure becomes a skipped line, so one broken tool never hides the rest. */
 async function attempt (name, short, fn, skipped) {
@@ -106,6 +118,9 @@ export async function runEndToEnd ({ quick, corpus, meta, indicators }) {
     if (why !== null) { skipped.push(`${name}: ${why}`); continue }
     tools.push(await attempt(name, `${tool} -F -f`, () => runFixedStringTool({ tool, list, corpus, bytes, lines, maxScanMs: TOOL_SCAN_MS[quick ? 'quick' : 'full'] }), skipped))
   }
+  // The same rules as the baseline in Python (re + set), what a team scripts without feedmatch.
+  if (which('python3') === null) skipped.push('Python set scanner: python3 is not installed (apt-get install python3 to compare)')
+  else tools.push(await attempt('Python set scanner (re + set, 1 thread)', 'Python set', () => runPythonSet({ list, corpus, maxScanMs: TOOL_SCAN_MS[quick ? 'quick' : 'full'] / 2 }), skipped))
   const rows = [scan, custom, serve, base, ...tools].filter((r) => r !== null)
   const baseMb = base?.mbPerSec ?? null
   for (const r of rows) {
@@ -143,12 +158,13 @@ function footnotesFor ({ rows, meta, serve, base, quick, gz }) {
     'grep and rg count matching lines (-c) by substring, not typed values: a listed IP 1.2.3.4 also hits 11.2.3.45 or 1.2.3.40, and a listed domain any longer name that contains it, ' +
       'so they over-report; they cannot match an IP inside a CIDR or a subdomain of a listed domain but by luck of spelling, and a line with two indicators counts once.',
     'Setup: feedmatch parses the Kaspersky JSON feeds and builds its index (serve: from spawn to its alert=started frame); the baseline reads the list into a Set; grep and rg compile the list (timed until they first read input). MB/s and events/s exclude setup.',
+    'The Python set scanner (bench/peers/python_set.py) is the baseline\'s rules in Python 3 (`re`, a `set`, one thread): same values, same count.',
     `The Node baseline ran twice, before and after feedmatch (${(base?.runsMbPerSec ?? []).map((x) => fmt(x, 1)).join(' and ')} MB/s); the faster run is the row and the 1x of every ratio.`,
     'feedmatch scan + a custom DOMAIN rule: the generic preset plus `query=([\\w.-]+)` as a source rule; the preset stays on the byte scanner and the rule runs on RE2 only in events that hold its literal `query=`.',
     'serve is timed from the first byte sent to the alert=stopping frame that follows SIGTERM, once every detection has been written, so it includes the drain; events pass through a real TCP listener, the worker pool and a TCP emitter.'
   ]
   for (const r of rows.filter((x) => x.partial !== undefined)) {
-    notes.push(`${r.short} was stopped after ${TOOL_SCAN_MS[quick ? 'quick' : 'full'] / 1000} s of scanning (the run has a time limit): its rate is over the first ${fmt(r.partial.bytes / 1e6)} MB, its detections are for those bytes only.`)
+    notes.push(`${r.short} was stopped after ${TOOL_SCAN_MS[quick ? 'quick' : 'full'] / (r.short === 'Python set' ? 2000 : 1000)} s of scanning (the run has a time limit): its rate is over the first ${fmt(r.partial.bytes / 1e6)} MB, its detections are for those bytes only.`)
   }
   if (serve?.halfRate !== undefined) {
     const h = serve.halfRate
