@@ -9,6 +9,7 @@ import { runBaseline } from './baseline.mjs'
 import { runServeBench } from './serve.bench.mjs'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { rsyslogd, runRsyslogPeer } from './peers/rsyslog.mjs'
 import { runFixedStringTool, rgSkipReason, which } from './grep.bench.mjs'
 import { runGzBench } from './gz.bench.mjs'
 import { fmt, ratio } from './lib/report.mjs'
@@ -121,6 +122,9 @@ export async function runEndToEnd ({ quick, corpus, meta, indicators }) {
   // The same rules as the baseline in Python (re + set), what a team scripts without feedmatch.
   if (which('python3') === null) skipped.push('Python set scanner: python3 is not installed (apt-get install python3 to compare)')
   else tools.push(await attempt('Python set scanner (re + set, 1 thread)', 'Python set', () => runPythonSet({ list, corpus, maxScanMs: TOOL_SCAN_MS[quick ? 'quick' : 'full'] / 2 }), skipped))
+  // rsyslog's lookup() tables on the same stream, as a team tags syslog without feedmatch.
+  if (await rsyslogd() === null) skipped.push('rsyslog lookup(): rsyslogd is not installed (apt-get install rsyslog to compare)')
+  else tools.push(await attempt('rsyslog lookup() (TCP to TCP)', 'rsyslog', () => runRsyslogPeer({ list, corpus, lines }), skipped))
   const rows = [scan, custom, serve, base, ...tools].filter((r) => r !== null)
   const baseMb = base?.mbPerSec ?? null
   for (const r of rows) {
@@ -159,6 +163,7 @@ function footnotesFor ({ rows, meta, serve, base, quick, gz }) {
       'so they over-report; they cannot match an IP inside a CIDR or a subdomain of a listed domain but by luck of spelling, and a line with two indicators counts once.',
     'Setup: feedmatch parses the Kaspersky JSON feeds and builds its index (serve: from spawn to its alert=started frame); the baseline reads the list into a Set; grep and rg compile the list (timed until they first read input). MB/s and events/s exclude setup.',
     'The Python set scanner (bench/peers/python_set.py) is the baseline\'s rules in Python 3 (`re`, a `set`, one thread): same values, same count.',
+    'rsyslog lookup() (bench/peers/rsyslog.mjs): imtcp in, re_extract() of a hash, two IPv4 addresses and a URL host, lookup() in a string table of the same list, omfwd out of one line per event with a hit; timed from the first byte sent to the last hit received. It matches exact values only (no CIDR, no subdomains of a listed domain, no URL masks or paths) and takes one match per pattern, so it finds fewer than the planted lines.',
     `The Node baseline ran twice, before and after feedmatch (${(base?.runsMbPerSec ?? []).map((x) => fmt(x, 1)).join(' and ')} MB/s); the faster run is the row and the 1x of every ratio.`,
     'feedmatch scan + a custom DOMAIN rule: the generic preset plus `query=([\\w.-]+)` as a source rule; the preset stays on the byte scanner and the rule runs on RE2 only in events that hold its literal `query=`.',
     'serve is timed from the first byte sent to the alert=stopping frame that follows SIGTERM, once every detection has been written, so it includes the drain; events pass through a real TCP listener, the worker pool and a TCP emitter.'
