@@ -1,7 +1,7 @@
 import { open, stat } from 'node:fs/promises'
 import { extname, join } from 'node:path'
 import { FeedmatchError } from '../errors.js'
-import { looksLikeIndicator } from './fields.js'
+import { isColumnNames, looksLikeIndicator, parseCells } from './fields.js'
 
 import { FEED_FORMATS, type FeedFormat } from '../config/types.js'
 
@@ -149,30 +149,16 @@ function looksLikeCsv (text: string): boolean {
     if (rows.length === 2) break
   }
   if (rows.length < 2) return false
-  const isNames = (cells: string[]): boolean => cells.every((n) => /^[\w .:()/-]+$/.test(n) && !looksLikeIndicator(n))
   for (const d of [',', ';', '\t', '|']) {
-    const cells = splitCells(rows[0], d)
-    if (cells.length < 2 || splitCells(rows[1], d).length !== cells.length) continue
-    if (isNames(cells)) return true
+    const cells = parseCells(rows[0], d)
+    if (cells.length < 2 || parseCells(rows[1], d).length !== cells.length) continue
+    if (isColumnNames(cells)) return true
     if (commentAbove !== undefined && cells.some((c) => looksLikeIndicator(c))) {
-      const names = splitCells(commentAbove.trim(), d)
-      if (names.length === cells.length && isNames(names)) return true
+      const names = parseCells(commentAbove.trim(), d)
+      if (names.length === cells.length && isColumnNames(names)) return true
     }
   }
   return false
-}
-
-/** The cells of one CSV row, quotes honoured (a quoted cell may hold the delimiter), unquoted and trimmed. */
-function splitCells (row: string, d: string): string[] {
-  const out: string[] = []
-  let cell = ''
-  let quoted = false
-  for (let i = 0; i < row.length; i++) {
-    const c = row[i]
-    if (c === '"') { if (quoted && row[i + 1] === '"') { cell += c; i++ } else quoted = !quoted } else if (c === d && !quoted) { out.push(cell.trim()); cell = '' } else cell += c
-  }
-  out.push(cell.trim())
-  return out
 }
 
 function unknownFormat (path: string, why: string): FeedmatchError {

@@ -1,4 +1,6 @@
 import { isIP } from 'node:net'
+import { parse as parseCsvLine } from 'csv-parse/sync'
+import { stripPort } from '../match/keys.js'
 import type { IndicatorField, IndicatorKind, RawIndicator, SkippedRecord } from './record.js'
 import { getField } from '../util/field-path.js'
 
@@ -93,9 +95,25 @@ export function looksLikeIndicator (cell: string): boolean {
 
 // An address, a CIDR (`10.0.0.0/8`) or a range (`a-b`), as feeds write IPs; also `ip:port`.
 function isIpOrNetwork (s: string): boolean {
-  if (isIP(s) !== 0 || isIP(s.replace(/:\d{1,5}$/, '')) === 4) return true
+  if (isIP(s) !== 0 || isIP(stripPort(s)) === 4) return true
   const slash = s.indexOf('/')
   if (slash > 0) return /^\d{1,3}$/.test(s.slice(slash + 1)) && isIP(s.slice(0, slash)) !== 0
   const dash = s.indexOf('-')
   return dash > 0 && isIP(s.slice(0, dash).trim()) !== 0 && isIP(s.slice(dash + 1).trim()) !== 0
+}
+
+/** The cells of one CSV row (csv-parse: quotes honoured, cells trimmed); [] for a row it cannot read. */
+export function parseCells (text: string, delimiter: string): string[] {
+  try {
+    return (parseCsvLine(text, { delimiter, relax_quotes: true, relax_column_count: true, trim: true }) as string[][])[0] ?? []
+  } catch {
+    return []
+  }
+}
+
+const COLUMN_NAME = /^[\w .:()/-]+$/
+
+/** True when every cell reads as a column name (no indicator among them): a header row, or a `# a,b,c` comment header. */
+export function isColumnNames (cells: string[]): boolean {
+  return cells.every((c) => COLUMN_NAME.test(c) && !looksLikeIndicator(c))
 }

@@ -41,7 +41,7 @@ function hashKeys (v: string, kind: 'md5' | 'sha1' | 'sha256' | 'hash'): IndexKe
 }
 
 /** `1.2.3.4:443` and `[2001:db8::1]:443` (ThreatFox's ip:port, maltrail) without the port. */
-function stripPort (v: string): string {
+export function stripPort (v: string): string {
   const m = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/.exec(v) ?? /^\[([0-9a-fA-F:.]+)\]:\d{1,5}$/.exec(v)
   return m === null ? v : m[1]
 }

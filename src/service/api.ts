@@ -166,7 +166,7 @@ export class ApiServer {
       const route = `${req.method ?? ''} ${url.pathname}`
       const listRoute = /^\/lists\/(allowlist|blocklist)(?:\/([\w-]{1,64}))?$/.exec(url.pathname)
       if (listRoute !== null && this.source.lists !== undefined) {
-        this.lists(req, res, listRoute[1] as ListName, listRoute[2], may).then((body) => body !== undefined && send(res, req.method === 'POST' ? 201 : 200, body), fail)
+        this.lists(req, res, url.pathname, listRoute[1] as ListName, listRoute[2], may).then((body) => body !== undefined && send(res, req.method === 'POST' ? 201 : 200, body), fail)
         return
       }
       if (route === 'GET /health') {
@@ -199,7 +199,7 @@ export class ApiServer {
   }
 
   /** GET /lists/NAME (read), POST /lists/NAME (write; a JSON entry), DELETE /lists/NAME/ID (write). */
-  private async lists (req: http.IncomingMessage, res: http.ServerResponse, list: ListName, id: string | undefined, may: (s: ApiScope) => string): Promise<unknown> {
+  private async lists (req: http.IncomingMessage, res: http.ServerResponse, path: string, list: ListName, id: string | undefined, may: (s: ApiScope) => string): Promise<unknown> {
     const lists = this.source.lists as NonNullable<ApiSource['lists']>
     const route = `${req.method ?? ''} ${id === undefined ? 'list' : 'entry'}`
     if (route === 'GET list') { may('read'); return lists.all(list) }
@@ -225,7 +225,7 @@ export class ApiServer {
       return gone
     }
     res.setHeader('allow', id === undefined ? 'GET, POST' : 'DELETE')
-    throw new ApiError(405, 'FM_ERR_API', `${req.method ?? '?'} ${new URL(req.url ?? '/', 'http://api').pathname}: method not allowed`)
+    throw new ApiError(405, 'FM_ERR_API', `${req.method ?? '?'} ${path}: method not allowed`)
   }
 
   private async lookup (indicators: string[]): Promise<LookupEntry[]> {

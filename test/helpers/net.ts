@@ -5,7 +5,7 @@
  * Everything listens on 127.0.0.1 port 0, so test files can run side by side.
  */
 import assert from 'node:assert/strict'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import dgram from 'node:dgram'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { parse as parseYaml } from 'yaml'
 import type { ServiceSnapshot } from '../../src/service/stats.js'
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
@@ -610,4 +611,16 @@ export async function sendUdp (port: number, messages: Iterable<string | Buffer>
     if (++n % 100 === 0) await sleep(1)
   }
   socket.close()
+}
+
+/**
+ * An API token made by the compiled CLI (`feedmatch token new`), as a user makes one: the secret,
+ * the entry it prints for api.tokens as YAML text (for a token file), and that entry parsed.
+ */
+export function cliToken (name: string, scopes: string): { token: string, yaml: string, entry: Record<string, unknown> } {
+  const r = spawnSync(process.execPath, [CLI, 'token', 'new', '--name', name, '--scopes', scopes], { encoding: 'utf8' })
+  assert.equal(r.status, 0, r.stderr)
+  const token = /^token: (\S+)$/m.exec(r.stdout)?.[1] as string
+  const yaml = /^- (\{.*\})$/m.exec(r.stdout)?.[1] as string
+  return { token, yaml, entry: parseYaml(yaml) as Record<string, unknown> }
 }

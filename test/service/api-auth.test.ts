@@ -11,19 +11,10 @@ import { promisify } from 'node:util'
 import { request as httpsRequest } from 'node:https'
 import { join } from 'node:path'
 import { writeFile } from 'node:fs/promises'
-import { parse as parseYaml } from 'yaml'
 import { skipWithout } from '../helpers/peers.js'
-import { CLI, DEMO_FEEDS, ServiceProcess, tempDir, writeConfig } from '../helpers/net.js'
+import { CLI, DEMO_FEEDS, ServiceProcess, cliToken, tempDir, writeConfig } from '../helpers/net.js'
 
 interface Answer { status: number, body: any, headers: Record<string, string | string[] | undefined> }
-
-function newToken (name: string, scopes: string): { token: string, entry: string } {
-  const r = spawnSync(process.execPath, [CLI, 'token', 'new', '--name', name, '--scopes', scopes], { encoding: 'utf8' })
-  assert.equal(r.status, 0, r.stderr)
-  const token = /^token: (\S+)$/m.exec(r.stdout)?.[1] as string
-  const entry = /^- (\{.*\})$/m.exec(r.stdout)?.[1] as string
-  return { token, entry }
-}
 
 const skip = skipWithout('openssl', 'openssl')
 
@@ -32,10 +23,10 @@ describe('serve: the API with tokens over HTTPS', { timeout: 90_000, skip }, () 
   let svc: ServiceProcess
   let cert: string
   let port: number
-  const reader = newToken('dashboard', 'read')
-  const analyst = newToken('analyst', 'lookup')
-  const slow = newToken('slow', 'read')
-  const fromFile = newToken('from-file', 'read,lookup')
+  const reader = cliToken('dashboard', 'read')
+  const analyst = cliToken('analyst', 'lookup')
+  const slow = cliToken('slow', 'read')
+  const fromFile = cliToken('from-file', 'read,lookup')
 
   const call = async (path: string, token?: string, init: { method?: string, body?: string, headers?: Record<string, string> } = {}): Promise<Answer> =>
     await new Promise((resolve, reject) => {
@@ -60,9 +51,7 @@ describe('serve: the API with tokens over HTTPS', { timeout: 90_000, skip }, () 
     await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1',
       '-nodes', '-keyout', key, '-out', certFile, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'])
     cert = (await import('node:fs')).readFileSync(certFile, 'utf8')
-    await writeFile(join(dir.path, 'tokens.yaml'), `tokens:\n  - ${fromFile.entry}\n`)
-    // The printed entry is YAML, as a user pastes it into feedmatch.yaml.
-    const yaml = (e: string): unknown => parseYaml(e)
+    await writeFile(join(dir.path, 'tokens.yaml'), `tokens:\n  - ${fromFile.yaml}\n`)
     const cfg = await writeConfig(dir.path, {
       input: { listen: ['tcp://127.0.0.1:0'] },
       output: { target: 'stdout' },
@@ -71,7 +60,7 @@ describe('serve: the API with tokens over HTTPS', { timeout: 90_000, skip }, () 
       api: {
         listen: 'https://127.0.0.1:0',
         tls: { cert: certFile, key },
-        tokens: [yaml(reader.entry), yaml(analyst.entry), { ...(yaml(slow.entry) as object), rate: 1 }],
+        tokens: [reader.entry, analyst.entry, { ...slow.entry, rate: 1 }],
         tokenFile: join(dir.path, 'tokens.yaml')
       }
     })

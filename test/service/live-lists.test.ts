@@ -5,17 +5,9 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { parse as parseYaml } from 'yaml'
-import { CLI, DEMO_FEEDS, EICAR_MD5, Receiver, ServiceProcess, alertName, detectionKey, sendTcp, tempDir, waitFor, writeConfig } from '../helpers/net.js'
-
-function newToken (name: string, scopes: string): { token: string, entry: unknown } {
-  const r = spawnSync(process.execPath, [CLI, 'token', 'new', '--name', name, '--scopes', scopes], { encoding: 'utf8' })
-  assert.equal(r.status, 0, r.stderr)
-  return { token: /^token: (\S+)$/m.exec(r.stdout)?.[1] as string, entry: parseYaml(/^- (\{.*\})$/m.exec(r.stdout)?.[1] as string) }
-}
+import { DEMO_FEEDS, EICAR_MD5, cliToken, Receiver, ServiceProcess, alertName, detectionKey, sendTcp, tempDir, waitFor, writeConfig } from '../helpers/net.js'
 
 describe('serve: live allowlist and blocklist through the API', { timeout: 120_000 }, () => {
   let dir: { path: string, remove: () => Promise<void> }
@@ -23,9 +15,9 @@ describe('serve: live allowlist and blocklist through the API', { timeout: 120_0
   let svc: ServiceProcess
   let cfg: string
   let base: string
-  const writer = newToken('analyst', 'read,write')
-  const reader = newToken('viewer', 'read')
-  const lookupTok = newToken('lookups', 'lookup')
+  const writer = cliToken('analyst', 'read,write')
+  const reader = cliToken('viewer', 'read')
+  const lookupTok = cliToken('lookups', 'lookup')
   let marker = 0
 
   const api = async (method: string, path: string, token: string | undefined, body?: unknown): Promise<{ status: number, body: any }> => {

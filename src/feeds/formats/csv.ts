@@ -1,9 +1,8 @@
 import { createReadStream } from 'node:fs'
 import { parse, type CsvError, type Info } from 'csv-parse'
-import { parse as parseLine } from 'csv-parse/sync'
 import { FeedmatchError } from '../../errors.js'
 import { feedError, readHead } from '../detect.js'
-import { guessIndicatorFields, looksLikeIndicator } from '../fields.js'
+import { guessIndicatorFields, isColumnNames, looksLikeIndicator, parseCells } from '../fields.js'
 import type { FeedParser, IndicatorKind, ParsedItem, ParserOptions } from '../record.js'
 
 // csv-parse holds a record whole; an unclosed quote would otherwise grow one field to the end of the file.
@@ -52,8 +51,6 @@ function isData (cell: string): boolean {
   return looksLikeIndicator(cell) || /^\d+(\.\d+)?$/.test(cell.trim())
 }
 
-const NAME = /^[\w .:()/-]+$/
-
 /**
  * Column names from a comment line just above the data (`# id,dateadded,url,...` as abuse.ch
  * writes them), when it has as many cells as the first row and every cell reads as a name.
@@ -64,15 +61,7 @@ function commentHeader (comment: string | undefined, commentChar: string, delimi
   if (text === '') return undefined
   const cells = parseCells(text, delimiter)
   if (cells.length !== width || cells.length < 2) return undefined
-  return cells.every((c) => NAME.test(c) && !looksLikeIndicator(c)) ? cells : undefined
-}
-
-function parseCells (text: string, delimiter: string): string[] {
-  try {
-    return (parseLine(text, { delimiter, relax_quotes: true, relax_column_count: true, trim: true }) as string[][])[0] ?? []
-  } catch {
-    return []
-  }
+  return isColumnNames(cells) ? cells : undefined
 }
 
 async function csvSetup (opts: ParserOptions): Promise<CsvSetup> {
