@@ -276,7 +276,11 @@ export const configSchema = {
           type: 'object',
           default: {},
           additionalProperties: false,
-          properties: { maxBytes: int(64 * 1024, 2 ** 40, 64 * MB) },
+          properties: {
+            maxBytes: int(64 * 1024, 2 ** 40, 64 * MB),
+            // null: what the kernels between us and the SIEM can hold (output/transports/options.ts).
+            resendBytes: { type: ['integer', 'null'], minimum: 0, maximum: 1024 * MB, default: null, expected: 'a byte count up to 1 GiB, or null for the kernel buffers' },
+          },
         },
         // A bare path is the overflow spool of earlier versions: `{ dir: PATH }`.
         spool: {

@@ -118,7 +118,8 @@ export interface OutputConfig {
   appName: string
   facility: number
   batch: { maxBytes: number, maxDelay: number }
-  queue: { maxBytes: number }
+  /** resendBytes: sent bytes kept to send again after a TCP/TLS drop; null for the kernels' buffers. */
+  queue: { maxBytes: number, resendBytes: number | null }
   /** The disk spool, or null for none. */
   spool: SpoolConfig | null
   /** RELP targets: messages sent and not yet answered, at most. */

@@ -22,7 +22,8 @@
  * deduplicate where it cannot find what never came. A batch of that window goes again once only:
  * a peer that resets before it read a window's worth would otherwise get the same window for
  * ever, so each drop moves the stream on, and what such a peer had not read is lost (use RELP).
- * The window defaults to the most the kernel's send buffer can hold (tcp_wmem), and it is held
+ * The window defaults to the most our send buffer and a peer's receive buffer can hold
+ * (tcp_wmem + tcp_rmem, options.ts kernelBuffersMax), and it is held
  * beside the queue (`resendHeld`), not in it: counted in the queue, a window that large would keep
  * write() at false for good. Memory is thus at most queue.maxBytes + resendBytes. Beyond the
  * window (a peer that held more than that unread in its own buffers) nothing is guaranteed; TLS

@@ -92,6 +92,7 @@ export class Service {
       batch: out.batch,
       queue: out.queue,
       ...spoolOptions(out.spool),
+      ...(out.queue.resendBytes === null ? {} : { resendBytes: out.queue.resendBytes }),
       relpWindow: out.relp.window,
       reconnect: out.reconnect
     })

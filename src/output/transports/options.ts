@@ -48,7 +48,7 @@ export interface EmitterOptions {
   connectTimeout?: number
   /** How long close() and reopen() wait for the link to take what is queued; default 5 s. */
   closeTimeout?: number
-  /** At most this many bytes already sent are sent again after a connection drops; part of the memory bound, below highWaterMark. Default: 4 MiB or half the mark, whichever is less; 0 for none. */
+  /** At most this many bytes already sent are sent again after a TCP or TLS connection drops; held beside the queue (memory is at most queue.maxBytes plus this). Default: what the kernels can hold between us and the SIEM (kernelBuffersMax); 0 for none. */
   resendBytes?: number
   /** UDP: larger messages are dropped and counted; default 65507, the most an IPv4 datagram carries. */
   udpMaxDatagram?: number
@@ -129,20 +129,28 @@ export function normalize (opts: EmitterOptions): Settings {
     reconnect: { initialDelay, maxDelay: int('reconnect.maxDelay', opts.reconnect.maxDelay, 0, initialDelay) },
     connectTimeout: int('connectTimeout', opts.connectTimeout, 10_000, 1),
     closeTimeout: int('closeTimeout', opts.closeTimeout, 5_000, 0),
-    resendBytes: int('resendBytes', opts.resendBytes, kernelSendBufferMax(), 0, 256 * MiB),
+    resendBytes: int('resendBytes', opts.resendBytes, kernelBuffersMax(), 0, 1024 * MiB),
     udpMaxDatagram: int('udpMaxDatagram', opts.udpMaxDatagram, 65_507, 1, 65_535),
     relpWindow: int('relpWindow', opts.relpWindow, 128, 1, 1_000_000),
   }
 }
 
 /**
- * The most a TCP socket's kernel send buffer can hold (Linux `tcp_wmem`, third field), 4 MiB when
- * unknown. Bytes the kernel accepted may still be lost when the SIEM dies before reading them, so
- * the resend window must cover this much; it is held beside the queue, not in it (see Session).
+ * The most the kernels can hold between write() and the SIEM's read(): our socket's send buffer
+ * (Linux `tcp_wmem`, third field) plus the receive buffer of a peer whose kernel is like ours
+ * (`tcp_rmem`, third field; autotuning grows it that far under a reader that keeps up). When the
+ * SIEM dies, what sat there unread is gone, so the resend window must cover both; it is held
+ * beside the queue, not in it (see Session). 4 MiB for each field that cannot be read; at most
+ * 256 MiB. A SIEM with larger buffers than ours (or a proxy between) can swallow more: set
+ * `output.queue.resendBytes`, or use RELP, which confirms each message.
  */
-function kernelSendBufferMax (): number {
+export function kernelBuffersMax (): number {
+  return Math.min(256 * MiB, sysctlMax('/proc/sys/net/ipv4/tcp_wmem') + sysctlMax('/proc/sys/net/ipv4/tcp_rmem'))
+}
+
+function sysctlMax (file: string): number {
   try {
-    const max = Number(readFileSync('/proc/sys/net/ipv4/tcp_wmem', 'utf8').trim().split(/\s+/)[2])
+    const max = Number(readFileSync(file, 'utf8').trim().split(/\s+/)[2])
     if (Number.isInteger(max) && max > 0) return Math.min(max, 256 * MiB)
   } catch { /* not Linux, or /proc not mounted */ }
   return 4 * MiB
