@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   FM_ERR_WRITE: 'Check that the output folder is writable and the disk has room.',
   FM_ERR_SCAN_INPUT: 'A file could not be read or is damaged, and was skipped (the scan went on): check its permissions and integrity.',
   FM_ERR_SCAN_OUTPUT: 'Some detections could not be written or delivered: check the -o file\'s disk or the --to destination.',
+  FM_ERR_STORE: 'The detection store (`store.path`) cannot be opened or written: check that its folder is writable and the disk has room; a file that is not a feedmatch store (or is damaged) must be moved away, a new one is made in its place.',
   FM_ERR_LISTEN: 'Another process holds the port, or the address is not on this machine: pick a free port (`--listen`, `input.listen`, `api.listen`) or stop the other process; ports under 1024 need privileges.',
   FM_ERR_API: 'Check the request against the API in the README: GET /health, /stats, /metrics, /lookup?indicator=VALUE (repeatable), or POST /lookup with one indicator a line.',
   FM_ERR_API_AUTH: 'Send `Authorization: Bearer TOKEN` with a token of the config (`api.tokens`, `api.tokenFile`) that has the scope the endpoint needs (read, lookup, write, admin); `feedmatch token new` makes one.',

@@ -54,6 +54,7 @@ export interface RawConfig {
   }
   workers: 'auto' | number
   api: { listen: string | null, tls?: { cert: string, key: string }, tokens: RawToken[], tokenFile?: string }
+  store: { path: string | null, maxAge: Duration, maxBytes: number, eventBytes: number }
   log: Omit<LogConfig, 'statsInterval'> & { statsInterval: Duration }
 }
 
@@ -336,6 +337,12 @@ export function normalizeConfig (raw: RawConfig, ctx: ValidateContext): Config {
     // Piscina wants an integer thread count; the schema caps explicit counts at 256 too.
     workers: raw.workers === 'auto' ? Math.min(256, Math.max(1, availableParallelism())) : raw.workers,
     api: apiSection(raw.api, ctx),
+    store: {
+      path: raw.store.path === null ? null : resolve(ctx.baseFor(['store', 'path']), raw.store.path),
+      maxAge: ms(raw.store.maxAge),
+      maxBytes: raw.store.maxBytes,
+      eventBytes: raw.store.eventBytes,
+    },
     log: { level: raw.log.level, statsInterval: ms(raw.log.statsInterval) },
   }
 }

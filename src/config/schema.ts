@@ -351,6 +351,18 @@ export const configSchema = {
         tokenFile: path,
       },
     },
+    // The detection store (store/detection-store.ts): off without a path.
+    store: {
+      type: 'object',
+      default: {},
+      additionalProperties: false,
+      properties: {
+        path: { ...pathOrNull, expected: 'a file for the detection store (SQLite), or null for none' },
+        maxAge: duration('30d'),
+        maxBytes: int(1024 * 1024, 2 ** 50, 1024 * MB),
+        eventBytes: int(0, 64 * 1024, 2048),
+      },
+    },
     log: {
       type: 'object',
       default: {},

@@ -259,6 +259,18 @@ export interface LogConfig {
   statsInterval: number
 }
 
+/** The `store` section: the detection store (store/detection-store.ts). */
+export interface StoreConfig {
+  /** Absolute; null: no store. */
+  path: string | null
+  /** ms: older detections are removed. */
+  maxAge: number
+  /** Pages in use at most; the oldest detections go first. */
+  maxBytes: number
+  /** Each detection keeps its event up to this many bytes (0: none). */
+  eventBytes: number
+}
+
 /** The whole validated configuration. */
 export interface Config {
   input: InputConfig
@@ -267,6 +279,7 @@ export interface Config {
   /** Worker threads: `auto` resolved to the number of cores (at most 256). */
   workers: number
   api: ApiConfig
+  store: StoreConfig
   log: LogConfig
 }
 

@@ -4,6 +4,7 @@ import type { GenerationHandle } from '../index/types.js'
 import type { SourceSpec } from '../extract/types.js'
 import type { RendererOptions } from '../render/renderer.js'
 import type { MatchCounters } from '../match/event-matcher.js'
+import type { StoredRow } from '../store/types.js'
 
 /** What workers need of the configuration; `version` changes on every reload so workers recompile. */
 export interface WorkerConfig {
@@ -13,6 +14,8 @@ export interface WorkerConfig {
   maxDetectionsPerEvent: number
   /** Finished events for every event (FinishedEventFormat enabled). */
   finishedEvents: boolean
+  /** The detection store is on: each detection also becomes a row, its event cut at `eventBytes`. */
+  store: { eventBytes: number } | null
 }
 
 /** One task: a batch (transferred), the generation to match against (shared), the config. */
@@ -49,6 +52,8 @@ export interface WireTask {
 export interface MatchResult {
   frames: Buffer
   counters: MatchCounters
+  /** The detections as rows for the detection store, when it is on. */
+  stored: StoredRow[] | null
   /** The batch's own buffer, moved back for the next batch (BatchBuffers). */
   batch: ArrayBuffer
 }
@@ -60,13 +65,13 @@ export interface MatchResult {
 export type MatchReply = { result: ArrayBuffer, batch: ArrayBuffer } | { missing: true, batch: ArrayBuffer }
 
 // The result crosses back as ONE transferred ArrayBuffer: [u32 frames length][frames][msgpack
-// counters], so no frame bytes are copied between threads (DESIGN.md section 1, rule 2).
+// [counters, store rows or null]], so no frame bytes are copied between threads (DESIGN.md section 1, rule 2).
 const HEADER = 4
 
 /** Worker side: packs frames and counters into one transferable buffer. */
-export function encodeResult (frames: string, counters: MatchCounters): ArrayBuffer {
+export function encodeResult (frames: string, counters: MatchCounters, stored: StoredRow[] | null = null): ArrayBuffer {
   const framesLen = Buffer.byteLength(frames)
-  const meta = pack(counters)
+  const meta = pack([counters, stored])
   const ab = new ArrayBuffer(HEADER + framesLen + meta.length)
   const out = Buffer.from(ab)
   out.writeUInt32LE(framesLen, 0)
@@ -79,9 +84,11 @@ export function encodeResult (frames: string, counters: MatchCounters): ArrayBuf
 export function decodeResult (reply: { result: ArrayBuffer, batch: ArrayBuffer }): MatchResult {
   const buf = Buffer.from(reply.result)
   const framesLen = buf.readUInt32LE(0)
+  const [counters, stored] = unpack(buf.subarray(HEADER + framesLen)) as [MatchCounters, StoredRow[] | null]
   return {
     frames: buf.subarray(HEADER, HEADER + framesLen),
-    counters: unpack(buf.subarray(HEADER + framesLen)) as MatchCounters,
+    counters,
+    stored,
     batch: reply.batch
   }
 }

@@ -11,6 +11,12 @@
  *   GET  /lists/allowlist|blocklist          the live lists (live-lists.ts)
  *   POST /lists/allowlist|blocklist          add an entry { value, reason, scope?, expires? }
  *   DELETE /lists/allowlist|blocklist/ID     remove one
+ *   GET  /detections?from&to&feed&indicator&sender&type&limit&cursor
+ *                                  the detection store (store/), newest first, a page at a time
+ *   GET  /detections/indicators?...  per indicator and feed: first and last seen, hits
+ *   GET  /detections/ID            one detection
+ *   POST /detections/ID/false-positive   { reason, scope?: both|sender|feed|all, expires? }:
+ *                                  a scoped allowlist entry for its value, and the mark
  *
  * Errors are JSON `{error: {code, message, hint}}` with the stable codes of errors.ts. Lookups run
  * on the main thread, so a request is bounded (MAX_INDICATORS, MAX_BODY) and looked up in slices
@@ -36,6 +42,8 @@ import { setImmediate } from 'node:timers/promises'
 import { indicatorLines, lookupEntries, type LookupEntry } from '../match/query.js'
 import type { FeedIndex } from '../index/feed-index.js'
 import { listening } from '../util/listen.js'
+import { tryParseDuration } from '../config/duration.js'
+import { StoreQueryError, type DetectionPage, type DetectionQuery, type DetectionRecord, type IndicatorPage } from '../store/detection-store.js'
 
 /** Indicators one request may look up. */
 export const MAX_INDICATORS = 1000
@@ -62,10 +70,27 @@ export interface ApiSource {
     add: (list: ListName, req: EntryRequest, by: string) => ListEntry
     remove: (list: ListName, id: string, by: string) => ListEntry | undefined
   }
+  /** The detection store (store/detection-store.ts), when `store.path` is set. */
+  store?: {
+    detections: (q: DetectionQuery) => Promise<DetectionPage>
+    indicators: (q: DetectionQuery) => Promise<IndicatorPage>
+    get: (id: number) => Promise<DetectionRecord | null>
+    /** Adds the allowlist entry for a detection's value and marks it; null when there is no such detection. */
+    falsePositive: (id: number, req: FalsePositiveRequest, by: string) => Promise<{ entry: ListEntry, detection: DetectionRecord } | null>
+  }
 }
+
+/** POST /detections/ID/false-positive: why, how wide (default both: this sender and this feed), until when. */
+export interface FalsePositiveRequest { reason?: unknown, scope?: unknown, expires?: unknown }
+
+/** Detections (or indicator summaries) one page holds at most; 100 unless `limit` says. */
+export const MAX_PAGE = 1000
+const DETECTION_PARAMS = new Set(['from', 'to', 'feed', 'indicator', 'sender', 'type', 'limit', 'cursor'])
 
 /** An API error: its HTTP status with one of our codes. */
 class ApiError extends FeedmatchError {
+  /** 405: the methods the path takes (the Allow header). */
+  allow?: string
   constructor (readonly status: number, code: ErrorCode, message: string) {
     super(code, message)
   }
@@ -158,6 +183,7 @@ export class ApiServer {
         : err instanceof FeedmatchError ? new ApiError(500, err.code, err.message) : new ApiError(500, 'FM_ERR_INTERNAL', (err as Error)?.message ?? String(err))
       if (e instanceof AuthError && e.retryAfter !== undefined) res.setHeader('retry-after', String(e.retryAfter))
       if (e.status === 401) res.setHeader('www-authenticate', 'Bearer realm="feedmatch"')
+      if (e instanceof ApiError && e.allow !== undefined) res.setHeader('allow', e.allow)
       send(res, e.status, { error: { code: e.code, message: e.message, hint: e.hint } })
     }
     const may = (scope: ApiScope): string => this.auth.check(req.headers.authorization, scope)?.name ?? 'local'
@@ -167,6 +193,12 @@ export class ApiServer {
       const listRoute = /^\/lists\/(allowlist|blocklist)(?:\/([\w-]{1,64}))?$/.exec(url.pathname)
       if (listRoute !== null && this.source.lists !== undefined) {
         this.lists(req, res, url.pathname, listRoute[1] as ListName, listRoute[2], may).then((body) => body !== undefined && send(res, req.method === 'POST' ? 201 : 200, body), fail)
+        return
+      }
+      const detectionRoute = /^\/detections(?:\/(indicators|\d{1,15})(\/false-positive)?)?$/.exec(url.pathname)
+      if (detectionRoute !== null) {
+        if (this.source.store === undefined) throw new ApiError(404, 'FM_ERR_API', `${url.pathname}: the detection store is off; set store.path in the configuration to keep detections`)
+        this.detections(req, url, detectionRoute[1], detectionRoute[2] !== undefined, may).then((body) => send(res, 200, body), fail)
         return
       }
       if (route === 'GET /health') {
@@ -205,12 +237,7 @@ export class ApiServer {
     if (route === 'GET list') { may('read'); return lists.all(list) }
     if (route === 'POST list') {
       const by = may('write')
-      let body: unknown
-      try { body = JSON.parse(await readBody(req)) } catch (err) {
-        if (err instanceof ApiError) throw err
-        throw new ApiError(400, 'FM_ERR_API', `POST /lists/${list}: the body is not valid JSON (${(err as Error).message})`)
-      }
-      if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'FM_ERR_API', `POST /lists/${list}: expected a JSON object { value, reason, scope?, expires? }`)
+      const body = parseObject(await readBody(req), `POST /lists/${list}`, '{ value, reason, scope?, expires? }')
       try {
         return lists.add(list, body as EntryRequest, by)
       } catch (err) {
@@ -226,6 +253,39 @@ export class ApiServer {
     }
     res.setHeader('allow', id === undefined ? 'GET, POST' : 'DELETE')
     throw new ApiError(405, 'FM_ERR_API', `${req.method ?? '?'} ${path}: method not allowed`)
+  }
+
+  /** GET /detections[/indicators|/ID] (read), POST /detections/ID/false-positive (write). */
+  private async detections (req: http.IncomingMessage, url: URL, sub: string | undefined, fp: boolean, may: (s: ApiScope) => string): Promise<unknown> {
+    const store = this.source.store as NonNullable<ApiSource['store']>
+    const method = req.method ?? ''
+    if (fp) {
+      if (method !== 'POST') throw methodNotAllowed(req, url, 'POST')
+      const by = may('write')
+      const body = parseObject(await readBody(req), `POST ${url.pathname}`, '{ reason, scope?, expires? }')
+      try {
+        const done = await store.falsePositive(Number(sub), body as FalsePositiveRequest, by)
+        if (done === null) throw new ApiError(404, 'FM_ERR_API', `${url.pathname}: no such detection (it may have aged out of the store)`)
+        return done
+      } catch (err) {
+        if (err instanceof EntryError) throw new ApiError(400, 'FM_ERR_API', `POST ${url.pathname}: ${err.message}`)
+        throw err
+      }
+    }
+    if (method !== 'GET') throw methodNotAllowed(req, url, 'GET')
+    may('read')
+    if (sub !== undefined && sub !== 'indicators') {
+      const d = await store.get(Number(sub))
+      if (d === null) throw new ApiError(404, 'FM_ERR_API', `${url.pathname}: no such detection (it may have aged out of the store)`)
+      return d
+    }
+    const q = detectionQuery(url)
+    try {
+      return sub === 'indicators' ? await store.indicators(q) : await store.detections(q)
+    } catch (err) {
+      if (err instanceof StoreQueryError) throw new ApiError(400, 'FM_ERR_API', `GET ${url.pathname}: ${err.message}`)
+      throw err
+    }
   }
 
   private async lookup (indicators: string[]): Promise<LookupEntry[]> {
@@ -249,6 +309,57 @@ const ROUTE_SCOPES: Record<string, ApiScope> = {
   'GET /metrics': 'read',
   'GET /lookup': 'lookup',
   'POST /lookup': 'lookup',
+}
+
+function methodNotAllowed (req: http.IncomingMessage, url: URL, allow: string): ApiError {
+  const e = new ApiError(405, 'FM_ERR_API', `${req.method ?? '?'} ${url.pathname}: method not allowed (${allow})`)
+  e.allow = allow
+  return e
+}
+
+/** A JSON object body, or a 400 naming the request and the shape it wants. */
+function parseObject (text: string, what: string, shape: string): Record<string, unknown> {
+  let body: unknown
+  try { body = JSON.parse(text) } catch (err) {
+    throw new ApiError(400, 'FM_ERR_API', `${what}: the body is not valid JSON (${(err as Error).message})`)
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ApiError(400, 'FM_ERR_API', `${what}: expected a JSON object ${shape}`)
+  return body as Record<string, unknown>
+}
+
+/** A time parameter: epoch ms, an ISO 8601 date, or a duration back from now (`24h`). */
+function timeParam (name: string, v: string, now: number): number {
+  if (/^\d{10,16}$/.test(v)) return Number(v)
+  const ago = tryParseDuration(v)
+  if (ago !== undefined && !/^\d+$/.test(v)) return now - ago
+  const t = Date.parse(v)
+  if (Number.isFinite(t)) return t
+  throw new ApiError(400, 'FM_ERR_API', `${name}=${JSON.stringify(v)}: expected a date (ISO 8601), epoch milliseconds, or a duration back from now (24h, 7d)`)
+}
+
+/** The filters of GET /detections from its query string; an unknown parameter is a 400 (a typo would otherwise widen the search). */
+function detectionQuery (url: URL): DetectionQuery {
+  const p = url.searchParams
+  for (const k of p.keys()) {
+    if (!DETECTION_PARAMS.has(k)) throw new ApiError(400, 'FM_ERR_API', `GET ${url.pathname}: unknown parameter ${JSON.stringify(k)}; known: ${[...DETECTION_PARAMS].join(', ')}`)
+    if (p.getAll(k).length > 1) throw new ApiError(400, 'FM_ERR_API', `GET ${url.pathname}: ${k} given twice`)
+  }
+  const now = Date.now()
+  const q: DetectionQuery = { limit: 100 }
+  const limit = p.get('limit')
+  if (limit !== null) {
+    q.limit = Number(limit)
+    if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > MAX_PAGE) throw new ApiError(400, 'FM_ERR_API', `limit=${JSON.stringify(limit)}: expected 1 to ${MAX_PAGE}`)
+  }
+  for (const k of ['from', 'to'] as const) {
+    const v = p.get(k)
+    if (v !== null) q[k] = timeParam(k, v, now)
+  }
+  for (const k of ['feed', 'indicator', 'sender', 'type', 'cursor'] as const) {
+    const v = p.get(k)
+    if (v !== null && v !== '') q[k] = v.trim()
+  }
+  return q
 }
 
 /** The request's URL; one that does not parse (`GET http://[bad HTTP/1.1`) is a 400, not a crash. */

@@ -13,7 +13,7 @@ import { Emitter, spoolOptions } from '../output/emitter.js'
 import { createRenderer, type Renderer, type RendererOptions } from '../render/renderer.js'
 import { TcpListener, type Connection } from '../input/syslog-tcp.js'
 import { UdpListener } from '../input/syslog-udp.js'
-import { ApiServer } from './api.js'
+import { ApiServer, type ApiSource } from './api.js'
 import { LatencyMetric, prometheusText } from './metrics.js'
 import { FeedIndex } from '../index/feed-index.js'
 import type { Config } from '../config/types.js'
@@ -25,8 +25,10 @@ import type { FetchOutcome } from '../feeds/remote/fetch.js'
 import { FeedHealth, type FeedHealthEntry } from './feed-health.js'
 import type { ResolvedFeed } from '../config/types.js'
 import { stat } from 'node:fs/promises'
-import { LiveLists, entryOf, type ListEntry } from './live-lists.js'
+import { EntryError, LiveLists, entryOf, type EntryRequest, type ListEntry, type ListName } from './live-lists.js'
+import { isAddressOrCidr } from '../config/endpoint.js'
 import { mergeReports, unintendedDrops, type ComponentReport } from '../util/telemetry.js'
+import { DetectionStore } from '../store/detection-store.js'
 
 /** Batch geometry: big enough to amortize a thread hop, small enough for low latency. */
 const BATCH_BYTES = 256 * 1024
@@ -36,6 +38,9 @@ const BATCH_DELAY_MS = 5
 const WORKER_START_TIMEOUT_MS = 60_000
 /** Delimiter framing: emit a held last event after this much quiet. */
 const DELIMITER_FLUSH_MS = 1000
+
+/** How wide a false positive's allowlist entry is (POST /detections/ID/false-positive). */
+const FP_SCOPES = ['both', 'sender', 'feed', 'all']
 
 /** Where a running service listens, once started (ports resolved when 0 was asked for). */
 export interface ServiceAddress { protocol: string, host: string, port: number }
@@ -72,6 +77,8 @@ export class Service {
   private apiIndex?: FeedIndex
   /** The same for the live lists' overlay. */
   private apiOverlay?: FeedIndex
+  /** The detection store, when `store.path` is set. */
+  private store?: DetectionStore
 
   constructor (private config: Config) {
     this.feeds = new FeedManager(config)
@@ -120,6 +127,16 @@ export class Service {
     } catch (err) {
       throw new FeedmatchError('FM_ERR_CONFIG', `the live lists in ${this.config.feeds.lists} cannot be read: ${(err as Error).message}; fix or move lists.json`, { cause: err })
     }
+    if (this.config.store.path !== null) {
+      const { path, maxAge, maxBytes } = this.config.store
+      this.store = await DetectionStore.open({ path, maxAge, maxBytes })
+      let lastError = ''
+      this.store.onWriteError = (message) => {
+        if (message !== lastError) log.error({ path, err: message }, 'the detection store could not write a batch: those detections are not stored (the SIEM has them)')
+        lastError = message
+      }
+      log.info({ path, rows: this.store.stats().rows }, 'detection store open')
+    }
     const first = await this.feeds.load()
     if (first.feeds === 0 && first.failed.length > 0) {
       throw new FeedmatchError('FM_ERR_FEED_READ', `no feed could be loaded; first failure "${first.failed[0].name}": ${first.failed[0].message}`)
@@ -165,6 +182,10 @@ export class Service {
         JSON.stringify(config.output.target) !== JSON.stringify(this.config.output.target) ||
         JSON.stringify(config.api.listen) !== JSON.stringify(this.config.api.listen)) {
       log.warn('listeners, API and output target changes take effect at the next restart')
+    }
+    if (JSON.stringify(config.store) !== JSON.stringify(this.config.store)) {
+      log.warn('detection store changes (store.*) take effect at the next restart')
+      config = { ...config, store: this.config.store }
     }
     this.config = config
     this.compile(config, this.workerCfg.version + 1)
@@ -235,6 +256,7 @@ export class Service {
     this.alert('stopping', this.stats.snapshot())
     await this.api?.close()
     await this.pool?.close()
+    await this.store?.close()
     await this.emitter?.close()
     // After the output closed, so that what it could not deliver is in the figures.
     this.logStats('final statistics')
@@ -252,7 +274,7 @@ export class Service {
     this.health.close()
     this.lists.close()
     await Promise.allSettled([...this.tcp.map(async (l) => await l.close()), ...this.udp.map(async (l) => await l.close()), this.api?.close()])
-    await Promise.allSettled([this.pool?.close(), this.emitter?.close()])
+    await Promise.allSettled([this.pool?.close(), this.emitter?.close(), this.store?.close()])
   }
 
   private compile (config: Config, version: number): void {
@@ -270,7 +292,7 @@ export class Service {
     // Compiled here first so a bad template or pattern fails start-up, not a worker.
     this.renderer = createRenderer(rendererOpts)
     this.selector = new SourceSelector(config.input.sources)
-    this.workerCfg = { version, sources, output: rendererOpts, maxDetectionsPerEvent: out.maxDetectionsPerEvent, finishedEvents: out.finishedEvents }
+    this.workerCfg = { version, sources, output: rendererOpts, maxDetectionsPerEvent: out.maxDetectionsPerEvent, finishedEvents: out.finishedEvents, store: config.store.path === null ? null : { eventBytes: config.store.eventBytes } }
   }
 
   private async listen (): Promise<void> {
@@ -348,25 +370,51 @@ export class Service {
       },
       lists: {
         all: (list) => this.lists.all(list),
-        add: (list, req, by) => {
-          const entry = entryOf(list, req, by)
-          this.lists.add(entry)
-          this.audit('add', entry, by)
-          return entry
-        },
+        add: (list, req, by) => this.addListEntry(list, req, by),
         remove: (list, id, by) => {
           const gone = this.lists.remove(list, id)
           if (gone !== undefined) this.audit('remove', gone, by)
           return gone
         }
-      }
+      },
+      ...(this.store === undefined ? {} : { store: this.storeApi(this.store) })
     }, this.config.api)
     this.addresses.push({ protocol: at.protocol, host: at.host, port: await this.api.listen(at.host, at.port) })
+  }
+
+  private addListEntry (list: ListName, req: EntryRequest, by: string): ListEntry {
+    const entry = entryOf(list, req, by)
+    this.lists.add(entry)
+    this.audit('add', entry, by)
+    return entry
+  }
+
+  /** The API's view of the detection store; a false positive becomes a scoped allowlist entry. */
+  private storeApi (store: DetectionStore): NonNullable<ApiSource['store']> {
+    return {
+      detections: async (q) => await store.detections(q),
+      indicators: async (q) => await store.indicators(q),
+      get: async (id) => await store.get(id),
+      falsePositive: async (id, req, by) => {
+        const d = await store.get(id)
+        if (d === null) return null
+        const width = req.scope ?? 'both'
+        if (typeof width !== 'string' || !FP_SCOPES.includes(width)) throw new EntryError(`"scope": expected ${FP_SCOPES.join(', ')} (both: this sender and this feed, the default; all: everywhere); found ${JSON.stringify(width)}`)
+        const scope: { sender?: string, feed?: string } = {}
+        if ((width === 'both' || width === 'sender') && isAddressOrCidr(d.sender)) scope.sender = d.sender
+        if (width === 'both' || width === 'feed') scope.feed = d.feed
+        const reason = req.reason ?? `false positive (detection ${id} of ${d.feed})`
+        const entry = this.addListEntry('allowlist', { value: d.indicator, reason, scope, ...(req.expires === undefined ? {} : { expires: req.expires }) }, by)
+        await store.mark(id, entry.id)
+        return { entry, detection: { ...d, falsePositive: entry.id } }
+      }
+    }
   }
 
   private onBatch (b: BatchDone): void {
     const counted = b.reply === undefined || b.reply.saveStatistics
     this.stats.addBatch(b.result.counters, b.feeds, b.result.frames.length, b.latency, counted)
+    if (b.result.stored !== null) this.store?.add(b.result.stored)
     this.latencyMetric.observe(b.latency)
   }
 
@@ -420,7 +468,7 @@ export class Service {
 
   /** Every component's report (util/telemetry.ts): listeners of one kind merged, in flow order. */
   private components (): ComponentReport[] {
-    return mergeReports([...this.tcp.map((l) => l.report()), ...this.udp.map((l) => l.report()), this.stats.report(), ...(this.emitter === undefined ? [] : [this.emitter.report()])])
+    return mergeReports([...this.tcp.map((l) => l.report()), ...this.udp.map((l) => l.report()), this.stats.report(), ...(this.emitter === undefined ? [] : [this.emitter.report()]), ...(this.store === undefined ? [] : [this.store.report()])])
   }
 
   /** A service event when something was lost (not dropped on purpose) since the last report. */
@@ -445,6 +493,6 @@ export class Service {
 
   /** Statistics now, for tests and the API. */
   snapshot (): ServiceSnapshot {
-    return { ...this.stats.snapshot(), input: this.inputCounters(), feedHealth: this.health.entries(), components: this.components(), queues: this.dispatcher?.depths, output: this.emitter?.counters }
+    return { ...this.stats.snapshot(), input: this.inputCounters(), feedHealth: this.health.entries(), components: this.components(), queues: this.dispatcher?.depths, output: this.emitter?.counters, ...(this.store === undefined ? {} : { store: this.store.stats() }) }
   }
 }

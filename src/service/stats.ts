@@ -1,3 +1,4 @@
+import type { StoreStats } from '../store/types.js'
 import type { FeedHealthEntry } from './feed-health.js'
 import type { ComponentReport } from '../util/telemetry.js'
 import type { MatchCounters } from '../match/event-matcher.js'
@@ -93,6 +94,8 @@ export type ServiceSnapshot = StatsSnapshot & {
   components?: ComponentReport[]
   queues?: { pending: number, inFlight: number, reorder: number }
   output?: EmitterCounters
+  /** The detection store's figures, when it is on (store/detection-store.ts). */
+  store?: StoreStats
 }
 
 /**

@@ -6,17 +6,18 @@ import { BatchReader } from '../pipeline/batch.js'
 import { EventMatcher, bufferClean, spanChecked } from '../match/event-matcher.js'
 import type { Detection } from '../match/detection.js'
 import { encodeResult, type MatchReply, type WireTask, type WorkerConfig } from '../pipeline/protocol.js'
+import type { StoredRow } from '../store/types.js'
 
 // Worker entry: nothing runs at load time (CONVENTIONS.md rule 6). Workers hold no state but
 // views of FeedIndex generations and what they compile from the config, both cached by id.
 
 let gen: { id: number, index: FeedIndex, matcher: EventMatcher } | undefined
 let overlay: { id: number, index: FeedIndex } | undefined
-let compiled: { version: number, extractors: Extractor[], renderer: Renderer, finishedEvents: boolean, maxPerEvent: number } | undefined
+let compiled: { version: number, extractors: Extractor[], renderer: Renderer, finishedEvents: boolean, maxPerEvent: number, store: { eventBytes: number } | null } | undefined
 
 function compile (cfg: WorkerConfig): NonNullable<typeof compiled> {
   if (compiled?.version !== cfg.version) {
-    compiled = { version: cfg.version, extractors: cfg.sources.map(compileExtractor), renderer: createRenderer(cfg.output), finishedEvents: cfg.finishedEvents, maxPerEvent: cfg.maxDetectionsPerEvent }
+    compiled = { version: cfg.version, extractors: cfg.sources.map(compileExtractor), renderer: createRenderer(cfg.output), finishedEvents: cfg.finishedEvents, maxPerEvent: cfg.maxDetectionsPerEvent, store: cfg.store }
     gen = undefined // the matcher's per-event cap comes from the config too
   }
   return compiled
@@ -53,11 +54,22 @@ export default function matchBatch (task: WireTask): unknown {
   const reader = new BatchReader(task.batch)
   const finished = task.finished || state.c.finishedEvents
   const frames: string[] = []
-  const emit = (d: Detection): void => { frames.push(renderer.detectionFrame(d)) }
   const time = task.batch.receivedAt
+  const data = reader.data
+  // The detection store's rows (store/types.ts), with the event they came from, cut at its limit.
+  const storeBytes = state.c.store?.eventBytes ?? 0
+  const stored: StoredRow[] | null = state.c.store === null ? null : []
+  let evStart = 0
+  let evEnd = 0
+  const emit = stored === null
+    ? (d: Detection): void => { frames.push(renderer.detectionFrame(d)) }
+    : (d: Detection): void => {
+        frames.push(renderer.detectionFrame(d))
+        const event = data.toString('utf8', evStart, Math.min(evEnd, evStart + storeBytes))
+        stored.push([d.time, d.feed, d.category, d.type, d.value, d.matched, d.sourceIp, d.rule, JSON.stringify(d.context), event])
+      }
   // One native pass over the batch's event bytes (no NUL, valid UTF-8) spares each event its own
   // checks, about a tenth of a short event's cost; a batch that fails has its events checked one by one.
-  const data = reader.data
   const clean = reader.count > 0 && bufferClean(data.subarray(reader.start(0), reader.end(reader.count - 1)))
   // Each peer's address and extractor, looked up once a batch: the peers arrive as cloned objects,
   // slow to read once per event.
@@ -69,9 +81,11 @@ export default function matchBatch (task: WireTask): unknown {
     const extractor = peerExtractors[p]
     const start = starts[i]
     const end = ends[i]
+    evStart = start
+    evEnd = end
     const n = matcher.matchEvent(extractor, data, start, end, ips[p], time, emit, spanChecked(clean, data, start, end))
     if (finished) frames.push(renderer.finishedFrame({ time, sourceIp: ips[p], detections: n, rules: matcher.lastRuleValues(extractor) }))
   }
-  const reply = { result: encodeResult(frames.join(''), matcher.takeCounters()), batch: task.batch.buffer }
+  const reply = { result: encodeResult(frames.join(''), matcher.takeCounters(), stored), batch: task.batch.buffer }
   return Piscina.move({ [transferableSymbol]: [reply.result, reply.batch], [valueSymbol]: reply })
 }
