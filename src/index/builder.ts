@@ -29,6 +29,7 @@ export interface BuilderMark {
   feeds: number
   keyCounts: Array<Partial<Record<KeyCounter, number>>>
   dupByFeed: number[]
+  overlaps: Map<number, number>
   dup: number
   /** Lengths (u32 words, bytes) of the record table and the context arena. */
   records: number
@@ -65,6 +66,13 @@ export class IndexBuilder {
   private readonly dupByFeed: number[] = []
   private dup = 0
   private lastWasDuplicate = false
+  /**
+   * Keys two feeds share (supplier intersections, for the dashboard): by `a * 2^16 + b`, a < b,
+   * counted when a key already held by another feed is added for a feed that does not hold it.
+   */
+  private readonly overlaps = new Map<number, number>()
+  /** The other feeds seen on the chain link() walks (reused). */
+  private readonly chainFeeds: number[] = []
 
   constructor () {
     this.records.reserve(REC_WORDS)
@@ -186,6 +194,7 @@ export class IndexBuilder {
       feeds: this.feeds.length,
       keyCounts: this.keyCounts.map((c) => ({ ...c })),
       dupByFeed: [...this.dupByFeed],
+      overlaps: new Map(this.overlaps),
       dup: this.dup,
       records: this.records.length,
       arena: this.arena.length,
@@ -231,6 +240,8 @@ export class IndexBuilder {
     this.feeds.length = mark.feeds
     this.keyCounts.splice(0, Infinity, ...mark.keyCounts.map((c) => ({ ...c })))
     this.dupByFeed.splice(0, Infinity, ...mark.dupByFeed)
+    this.overlaps.clear()
+    for (const [k, v] of mark.overlaps) this.overlaps.set(k, v)
     this.dup = mark.dup
   }
 
@@ -269,7 +280,8 @@ export class IndexBuilder {
     const feeds: FeedMeta[] = this.feeds.map((f, i) => ({
       ...structuredClone(f), id: i, keys: { ...this.keyCounts[i] }, duplicates: this.dupByFeed[i]
     }))
-    return { id, buffers, geometry, feeds, builtAt: Date.now() }
+    const overlaps: Array<[number, number, number]> = [...this.overlaps].map(([k, n]) => [Math.floor(k / 65536), k % 65536, n])
+    return { id, buffers, geometry, feeds, builtAt: Date.now(), overlaps }
   }
 
   /** Every keyed table (hashes, IPs, CIDRs) by buffer name. */
@@ -314,14 +326,29 @@ export class IndexBuilder {
     const recs = this.records.a
     let last = NONE
     let walked = 0
+    let own = false
+    const others = this.chainFeeds
+    others.length = 0
     for (let r = head; r !== NONE && walked < LINK_SCAN; r = recs[r * REC_WORDS + REC_NEXT], walked++) {
-      if (recs[r * REC_WORDS + REC_FEED] === feedId && this.sameContext(recs[r * REC_WORDS + REC_CTX], ctxRef)) {
-        this.dup++
-        this.dupByFeed[feedId]++
-        this.lastWasDuplicate = true
-        return head
+      const f = recs[r * REC_WORDS + REC_FEED]
+      if (f === feedId) {
+        own = true
+        if (this.sameContext(recs[r * REC_WORDS + REC_CTX], ctxRef)) {
+          this.dup++
+          this.dupByFeed[feedId]++
+          this.lastWasDuplicate = true
+          return head
+        }
+      } else if (!others.includes(f)) {
+        others.push(f)
       }
       last = r
+    }
+    if (!own) {
+      for (const f of others) {
+        const k = f < feedId ? f * 65536 + feedId : feedId * 65536 + f
+        this.overlaps.set(k, (this.overlaps.get(k) ?? 0) + 1)
+      }
     }
     this.records.reserve(REC_WORDS)
     const row = this.records.length

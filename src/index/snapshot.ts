@@ -33,6 +33,7 @@ interface BufferEntry { name: string, offset: number, length: number, crc: numbe
 interface Header {
   id: number
   builtAt: number
+  overlaps?: Array<[number, number, number]>
   geometry: Record<string, number>
   feeds: FeedMeta[]
   buffers: BufferEntry[]
@@ -45,7 +46,7 @@ export async function writeSnapshot (handle: GenerationHandle, path: string): Pr
   const entries: BufferEntry[] = names.map((name) => ({ name, offset: 0, length: handle.buffers[name].byteLength, crc: crc32(view(handle.buffers[name])) }))
   // Offsets depend on the header's length, which depends on the offsets' digits: lay out twice
   // with a generous digit estimate, then pad the JSON to the reserved size.
-  const draft: Header = { id: handle.id, builtAt: handle.builtAt, geometry: handle.geometry, feeds: handle.feeds, buffers: entries, fileBytes: 0 }
+  const draft: Header = { id: handle.id, builtAt: handle.builtAt, geometry: handle.geometry, feeds: handle.feeds, ...(handle.overlaps === undefined ? {} : { overlaps: handle.overlaps }), buffers: entries, fileBytes: 0 }
   let pos = 0
   const layout = (jsonLen: number): number => {
     pos = align(PREAMBLE + jsonLen)
@@ -116,7 +117,7 @@ export async function readSnapshot (path: string): Promise<GenerationHandle> {
       if (crc32(view(sab)) !== e.crc) throw corrupt(path, `has corrupt data in buffer ${e.name} (checksum mismatch)`)
       buffers[e.name] = sab
     }
-    const handle: GenerationHandle = { id: header.id, builtAt: header.builtAt, geometry: header.geometry, feeds: header.feeds, buffers }
+    const handle: GenerationHandle = { id: header.id, builtAt: header.builtAt, geometry: header.geometry, feeds: header.feeds, ...(header.overlaps === undefined ? {} : { overlaps: header.overlaps }), buffers }
     const bad = checkHandle(handle)
     if (bad !== null) throw corrupt(path, `does not describe a valid index: ${bad}`)
     return handle

@@ -57,6 +57,8 @@ export interface GenerationHandle {
   geometry: Record<string, number>
   feeds: FeedMeta[]
   builtAt: number
+  /** Supplier intersections: [feed id a, feed id b, keys both hold], a < b (builder.ts). */
+  overlaps?: Array<[number, number, number]>
 }
 
 /**

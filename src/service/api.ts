@@ -2,9 +2,12 @@
  * The service's HTTP API (`api.listen` in the config; off by default): read-only JSON for health
  * checks, dashboards and analysts' scripts, next to the syslog path, never in it.
  *
+ *   GET  /ui/                      the web UI (ui.ts): the same endpoints, with a token given at login
  *   GET  /health                   {status, generation, feeds, records, uptimeSec}
  *   GET  /stats                    the statistics the log summarizes every minute
  *   GET  /metrics                  the same for Prometheus (metrics.ts)
+ *   GET  /feeds                    the feeds in service, their freshness, and the keys each
+ *                                  pair of them shares (supplier intersections)
  *   GET  /lookup?indicator=X&...   what `feedmatch lookup --format json` prints, against the
  *                                  feeds in service (it follows reloads and swaps)
  *   POST /lookup                   the same, indicators in the body: one a line, or a JSON array
@@ -42,6 +45,7 @@ import { setImmediate } from 'node:timers/promises'
 import { indicatorLines, lookupEntries, type LookupEntry } from '../match/query.js'
 import type { FeedIndex } from '../index/feed-index.js'
 import { listening } from '../util/listen.js'
+import { loadUi, UI_HEADERS, type UiFile } from './ui.js'
 import { tryParseDuration } from '../config/duration.js'
 import { StoreQueryError, type DetectionPage, type DetectionQuery, type DetectionRecord, type IndicatorPage } from '../store/detection-store.js'
 
@@ -60,6 +64,8 @@ export interface ApiSource {
   index: () => FeedIndex
   health: () => Record<string, unknown>
   stats: () => Record<string, unknown>
+  /** GET /feeds: the generation's feeds with their health, and the keys each pair shares. */
+  feeds: () => Record<string, unknown>
   /** The statistics in Prometheus' text format. */
   metrics: () => Promise<string>
   /** The live lists' overlay as an index (null: the lists are empty), for /lookup. */
@@ -106,6 +112,7 @@ const API_FIRST_BYTE_MS = 5_000
 export class ApiServer {
   private server?: http.Server
   private auth: TokenAuth
+  private readonly ui: Map<string, UiFile> = loadUi()
 
   constructor (private readonly source: ApiSource, private readonly config: Pick<ApiConfig, 'tls' | 'tokens' | 'tokenFile'> = { tokens: [] }) {
     this.auth = TokenAuth.of(config)
@@ -195,6 +202,7 @@ export class ApiServer {
         this.lists(req, res, url.pathname, listRoute[1] as ListName, listRoute[2], may).then((body) => body !== undefined && send(res, req.method === 'POST' ? 201 : 200, body), fail)
         return
       }
+      if (req.method === 'GET' && (url.pathname === '/' || url.pathname === '/ui' || url.pathname.startsWith('/ui/'))) return this.serveUi(res, url.pathname)
       const detectionRoute = /^\/detections(?:\/(indicators|\d{1,15})(\/false-positive)?)?$/.exec(url.pathname)
       if (detectionRoute !== null) {
         if (this.source.store === undefined) throw new ApiError(404, 'FM_ERR_API', `${url.pathname}: the detection store is off; set store.path in the configuration to keep detections`)
@@ -210,6 +218,7 @@ export class ApiServer {
       if (ROUTE_SCOPES[route] !== undefined) may(ROUTE_SCOPES[route])
       switch (route) {
         case 'GET /stats': return done(this.source.stats())
+        case 'GET /feeds': return done(this.source.feeds())
         case 'GET /metrics':
           this.source.metrics().then((text) => sendText(res, 200, text, 'text/plain; version=0.0.4; charset=utf-8'), fail)
           return
@@ -220,7 +229,7 @@ export class ApiServer {
           readBody(req).then(async (text) => await this.lookup(parseIndicators(text))).then(done, fail)
           return
       }
-      if (['/health', '/stats', '/metrics', '/lookup'].includes(url.pathname)) {
+      if (['/health', '/stats', '/feeds', '/metrics', '/lookup'].includes(url.pathname)) {
         res.setHeader('allow', url.pathname === '/lookup' ? 'GET, POST' : 'GET')
         throw new ApiError(405, 'FM_ERR_API', `${req.method ?? '?'} ${url.pathname}: method not allowed`)
       }
@@ -253,6 +262,20 @@ export class ApiServer {
     }
     res.setHeader('allow', id === undefined ? 'GET, POST' : 'DELETE')
     throw new ApiError(405, 'FM_ERR_API', `${req.method ?? '?'} ${path}: method not allowed`)
+  }
+
+  private serveUi (res: http.ServerResponse, path: string): void {
+    if (path === '/' || path === '/ui') {
+      res.writeHead(302, { location: '/ui/', 'content-length': 0 })
+      res.end()
+      return
+    }
+    const f = this.ui.get(path)
+    if (f === undefined) {
+      throw new ApiError(404, 'FM_ERR_API', this.ui.size === 0 ? 'the web UI is not built: run `npm run build` (it writes dist/ui)' : `${path}: no such file of the web UI`)
+    }
+    res.writeHead(200, { ...UI_HEADERS, 'content-type': f.type, 'content-length': f.body.length })
+    res.end(f.body)
   }
 
   /** GET /detections[/indicators|/ID] (read), POST /detections/ID/false-positive (write). */
@@ -306,6 +329,7 @@ export class ApiServer {
 /** The scope each endpoint needs when tokens are configured (/health: see handle). */
 const ROUTE_SCOPES: Record<string, ApiScope> = {
   'GET /stats': 'read',
+  'GET /feeds': 'read',
   'GET /metrics': 'read',
   'GET /lookup': 'lookup',
   'POST /lookup': 'lookup',

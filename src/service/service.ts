@@ -361,6 +361,21 @@ export class Service {
         }
       },
       stats: () => this.snapshot(),
+      feeds: () => {
+        const gen = this.feeds.current
+        const health = new Map(this.health.entries().map((h) => [h.feed, h]))
+        const name = (id: number): string => gen.feeds[id]?.name ?? String(id)
+        return {
+          generation: gen.id,
+          builtAt: new Date(gen.builtAt).toISOString(),
+          feeds: gen.feeds.map((f) => {
+            const h = health.get(f.name)
+            return { name: f.name, category: f.category, role: f.role, format: f.format, records: f.records, keys: f.keys, skipped: f.skipped, duplicates: f.duplicates ?? 0, ageSec: h?.ageSec ?? null, stale: h?.stale ?? false, failing: h?.failing ?? false, ...(h?.lastError === undefined ? {} : { lastError: h.lastError }), ...(f.carriedOver === undefined ? {} : { carriedOver: f.carriedOver }) }
+          }),
+          // Keys (a record's MD5, SHA1 and SHA256 are three) that both feeds of a pair hold.
+          intersections: (gen.overlaps ?? []).map(([a, b, shared]) => ({ a: name(a), b: name(b), shared })).sort((x, y) => y.shared - x.shared),
+        }
+      },
       metrics: async () => await prometheusText(this.snapshot(), this.feeds.current.id, this.latencyMetric),
       overlay: () => {
         const o = this.lists.overlay
