@@ -179,6 +179,12 @@ function footnotesFor ({ rows, meta, serve, base, quick, gz }) {
   if (gz !== null && gz !== undefined) notes.push(gzNote(gz, baseMb))
   if (serve?.slowReceiver !== undefined && serve.slowReceiver.skipped === undefined) notes.push(slowReceiverNote(serve.slowReceiver, serve, baseMb))
   if (serve?.feedSwap !== undefined && serve.feedSwap.skipped === undefined) notes.push(feedSwapNote(serve.feedSwap, serve, baseMb))
+  if (serve?.store !== undefined && serve.store.skipped === undefined) {
+    const st = serve.store
+    notes.push(`serve with the detection store (store.path: every detection also written to SQLite in its own thread): ${fmt(st.mbPerSec, 1)} MB/s (${ratio(st.mbPerSec, baseMb)} the baseline; ` +
+      `${ratio(st.mbPerSec, serve.mbPerSec)} the serve row, the same run without the store, measured just before: sequential runs on a shared machine, so within a few percent is noise); ` +
+      `${fmt(st.detections)} detections sent, ${fmt(st.stored)} stored, ${fmt(st.overflow)} not stored because the store fell behind; the database ${fmt((st.storeBytes ?? 0) / 1e6, 1)} MB; peak RSS ${fmt(st.peakRssMb)} MB.`)
+  }
   return notes
 }
 

@@ -248,13 +248,28 @@ async function runOnce ({ feedFiles, corpus, sendOpts = () => ({}), receiverRate
       alertAtMs: Object.fromEntries(Object.entries(receiver.alertAt).map(([k, t]) => [k, since(t)])),
       events: final.events ?? null, latencyP50Ms: final.latencyP50Ms ?? null, latencyP99Ms: final.latencyP99Ms ?? null,
       peakRssMb: svc.rss.stop(), rssAtTrafficMb: rss.atMarkMb, rssMaxDuringTrafficMb: rss.maxMb,
-      warnings: svc.logs.filter((l) => l.level >= 40).map((l) => l.msg), drops: dropsOf(final), queues: svc.queues,
+      warnings: svc.logs.filter((l) => l.level >= 40).map((l) => l.msg), drops: dropsOf(final), queues: svc.queues, store: final.store ?? null,
       feedsUpdated: svc.logs.filter((l) => l.msg === 'feeds updated').map((l) => ({ buildMs: l.buildMs ?? null, generation: l.generation ?? null, atMs: since(l.seenAt) }))
     }
   } finally {
     svc.rss.stop()
     if (svc.child.exitCode === null && svc.child.signalCode === null) svc.child.kill('SIGKILL')
     await receiver.close()
+  }
+}
+
+/**
+ * The full-rate run again with the detection store on (store.path in the scratch folder): what
+ * keeping every detection in SQLite costs the event path, and whether every one was stored.
+ */
+async function storeRun ({ corpus, feedFiles, full, timeoutMs }, dir) {
+  const configFile = join(dir, 'serve.yaml')
+  await writeFile(configFile, `store:\n  path: ${JSON.stringify(join(dir, 'detections.db'))}\n`)
+  const run = await runOnce({ feedFiles, corpus, configFile }, timeoutMs)
+  const st = run.store ?? {}
+  return {
+    mbPerSec: run.bytes / 1e6 / (run.ms / 1000), detections: run.detections, fullRateDetections: full.detections,
+    stored: st.written ?? null, overflow: st.overflow ?? null, storeBytes: st.bytes ?? null, peakRssMb: run.peakRssMb, drops: run.drops,
   }
 }
 
@@ -396,5 +411,6 @@ export async function runServeBench ({ quick = false, corpus, lines, feedFiles, 
   const ctx = { quick, corpus, lines, feedFiles, full, expected: expectedDetections ?? full.detections, timeoutMs }
   result.slowReceiver = await subMeasurement('slow receiver', (dir) => slowReceiverRun(ctx, dir))
   result.feedSwap = await subMeasurement('feed swap', (dir) => feedSwapRun(ctx, dir))
+  result.store = await subMeasurement('detection store', (dir) => storeRun(ctx, dir))
   return result
 }

@@ -83,5 +83,5 @@ test('the rules of the layout: index/ without feeds/, render/ without output/, w
   assert.deepEqual(broken('render/', 'output/'), [], 'render/ runs in the match workers: no sockets, no spool')
   assert.deepEqual(edges.filter((e) => !e.typeOnly && e.to.startsWith('workers/')).map((e) => `${e.from} -> ${e.to}`), [], 'worker entries are started by URL (util/worker-url.ts)')
   const entries = files.filter((f) => f.startsWith('workers/') && f.endsWith('.ts'))
-  assert.deepEqual(entries.sort(), ['workers/build-worker.ts', 'workers/match-worker.ts', 'workers/parse-worker.ts', 'workers/scan-worker.ts'])
+  assert.deepEqual(entries.sort(), ['workers/build-worker.ts', 'workers/match-worker.ts', 'workers/parse-worker.ts', 'workers/scan-worker.ts', 'workers/store-worker.ts'])
 })

@@ -57,6 +57,7 @@ describe('serve: the API with tokens over HTTPS', { timeout: 90_000, skip }, () 
       output: { target: 'stdout' },
       feeds: { sources: [DEMO_FEEDS], watch: false },
       workers: 1,
+      store: { path: join(dir.path, 'detections.db') },
       api: {
         listen: 'https://127.0.0.1:0',
         tls: { cert: certFile, key },
@@ -68,6 +69,18 @@ describe('serve: the API with tokens over HTTPS', { timeout: 90_000, skip }, () 
     port = svc.port('https')
   })
   after(async () => { svc?.kill(); await dir?.remove() })
+
+  it('/ui/: the web UI\'s files are public (they hold no data), under a same-origin CSP', async () => {
+    const page = await call('/ui/')
+    assert.equal(page.status, 200)
+    assert.match(String(page.headers['content-type']), /^text\/html/)
+    assert.match(String(page.body), /<script type="module" src="app.js">/)
+    assert.match(String(page.headers['content-security-policy']), /default-src 'self'; script-src 'self'/)
+    assert.equal(page.headers['x-content-type-options'], 'nosniff')
+    assert.equal((await call('/ui/app.js')).status, 200)
+    assert.equal((await call('/ui/../config.yaml')).status, 404)
+    assert.equal((await call('/')).status, 302)
+  })
 
   it('/health: the status alone without a token, the details with a read token', async () => {
     assert.deepEqual((await call('/health')).body, { status: 'ok' })
@@ -81,7 +94,10 @@ describe('serve: the API with tokens over HTTPS', { timeout: 90_000, skip }, () 
   it('each endpoint: 401 without a token and with a bad one, 403 with the wrong scope, 200 with the right one', async () => {
     const cases: Array<[string, string | undefined, string | undefined]> = [
       ['/stats', reader.token, analyst.token],
+      ['/feeds', reader.token, analyst.token],
       ['/metrics', reader.token, analyst.token],
+      ['/detections', reader.token, analyst.token],
+      ['/detections/indicators', reader.token, analyst.token],
       ['/lookup?indicator=44d88612fea8a8f36de82e1278abb02f', analyst.token, reader.token],
     ]
     for (const [path, good, wrongScope] of cases) {
