@@ -13,6 +13,7 @@ import { runIndexBench } from './index.bench.mjs'
 import { runRenderBench } from './render.bench.mjs'
 import { runFramingBench } from './framing.bench.mjs'
 import { runFeedsBench } from './feeds.bench.mjs'
+import { runListsBench } from './lists.bench.mjs'
 import { measureIndicatorSet, printMemoryTable } from './memory.bench.mjs'
 
 const quick = process.argv.includes('--quick')
@@ -48,6 +49,7 @@ results.extract = await optional('extract', './extract.bench.mjs', 'runExtractBe
 results.render = await runRenderBench({ quick })
 results.framing = await runFramingBench({ quick, corpus: corpus.file })
 results.feeds = await runFeedsBench({ quick })
+results.lists = await runListsBench({ quick, indicators: ind.dir }).catch((err) => { console.log(`\nlive lists: FAILED: ${err.message}`); return { skipped: err.message } })
 
 // 3. Memory at scale, each set in processes of its own.
 results.memory = await memory()

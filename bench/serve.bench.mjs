@@ -43,11 +43,12 @@ const NOT_LOSSES = new Set(['invalid_utf8_processed', 'ignored_by_rule'])
 
 /**
  * A TCP server that counts LF-framed detection frames and notices the service events; with
- * `tally` it also counts each distinct frame. With a `rate` (bytes/s) it reads no faster: past a
+ * `tally` it also counts each distinct frame, and `onDetection(line, now)` sees each detection
+ * line. With a `rate` (bytes/s) it reads no faster: past a
  * small burst it pauses its socket until the rate allows what it read, so the unread bytes back up
  * into the kernel and then into the service.
  */
-async function startReceiver ({ rate = Infinity, tally = false } = {}) {
+export async function startReceiver ({ rate = Infinity, tally = false, onDetection = null } = {}) {
   const r = { detections: 0, alerts: [], alertAt: {}, bytes: 0, started: null, stopping: null, lastByteAt: null, pauses: 0, tally: tally ? new Map() : null }
   let resolveStarted, resolveStopping
   r.onStarted = new Promise((resolve) => { resolveStarted = resolve })
@@ -70,6 +71,7 @@ async function startReceiver ({ rate = Infinity, tally = false } = {}) {
         const alert = /\balert=(\w+)/.exec(line)
         if (alert === null) {
           r.detections++
+          if (onDetection !== null) onDetection(line, now)
           if (r.tally !== null) r.tally.set(line, (r.tally.get(line) ?? 0) + 1)
           continue
         }
@@ -102,7 +104,7 @@ async function startReceiver ({ rate = Infinity, tally = false } = {}) {
  * Spawns `feedmatch serve` (with `configFile` when given); resolves with the child and its input
  * port once it is listening.
  */
-async function startService (feedFiles, outPort, timeoutMs, configFile) {
+export async function startService (feedFiles, outPort, timeoutMs, configFile) {
   const args = [CLI, 'serve', ...(configFile === undefined ? [] : ['--config', configFile]), ...feedFiles.flatMap((f) => ['--feeds', f]),
     '--listen', 'tcp://127.0.0.1:0', '--output', `tcp://127.0.0.1:${outPort}`, '--preset', 'alienvault']
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] })
@@ -111,6 +113,7 @@ async function startService (feedFiles, outPort, timeoutMs, configFile) {
   // The periodic statistics, reduced to what the slow-receiver run reports: the fullest queues seen.
   const queues = { samples: 0, maxOutputBuffered: 0, maxPending: 0 }
   let listenPort = null
+  let apiPort = null
   let resolvePort
   const port = new Promise((resolve) => { resolvePort = resolve })
   let buf = ''
@@ -124,6 +127,7 @@ async function startService (feedFiles, outPort, timeoutMs, configFile) {
       try { rec = JSON.parse(line) } catch { logs.push({ msg: line }); continue }
       if (rec.msg === 'feedmatch is serving' && Array.isArray(rec.listen)) {
         listenPort = rec.listen.find((a) => a.protocol === 'tcp')?.port ?? null
+        apiPort = rec.listen.find((a) => a.protocol === 'http')?.port ?? null
         resolvePort(listenPort)
       }
       if (rec.msg === 'statistics') {
@@ -138,7 +142,7 @@ async function startService (feedFiles, outPort, timeoutMs, configFile) {
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => { resolvePort(null); resolve({ code, signal }) }))
   const p = await within(port, timeoutMs, 'feedmatch serve start')
   if (p === null) throw new Error(`feedmatch serve exited before listening: ${JSON.stringify(logs.slice(-3))}`)
-  return { child, port: p, logs, queues, exited, rss }
+  return { child, port: p, apiPort, logs, queues, exited, rss }
 }
 
 /**
